@@ -152,6 +152,11 @@ export interface AssignContent {
   devices: number[];
   /** Path of the checkpoint to resume from on this worker, if any. */
   resume_from: string | null;
+  /**
+   * Seq for this attempt's first run-scoped message. Seqs continue across attempts (a resumed run on
+   * another host must not reuse seqs the orchestrator already stored), so the orchestrator chooses it.
+   */
+  first_seq: number;
 }
 
 export interface CancelContent {

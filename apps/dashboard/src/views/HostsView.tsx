@@ -1,0 +1,116 @@
+// Hosts and their devices: liveness, labels, per-GPU utilization / memory / temperature, and which runs
+// occupy each device.
+
+import type { HostDeviceView, HostView, RunView } from '@contracts/api';
+import { Empty, ErrorBox, Meter, Section } from '../components/bits';
+import { fmtAgo, fmtMb, shortId } from '../lib/format';
+import { useNow, useRuns, type Loadable } from '../lib/hooks';
+import { runHref } from '../lib/route';
+
+function tempClass(t: number | null): string {
+  if (t === null) return '';
+  if (t >= 85) return 'temp-hot';
+  if (t >= 75) return 'temp-warm';
+  return '';
+}
+
+function DeviceRow({ d, runNames }: { d: HostDeviceView; runNames: Map<string, string> }) {
+  const s = d.stats;
+  const memTotal = s?.memory_total_mb ?? d.memory_total_mb ?? null;
+  const util = s?.utilization_pct ?? null;
+  const mem = s?.memory_used_mb ?? null;
+  const temp = s?.temperature_c ?? null;
+  return (
+    <div className="device" data-testid="device-row" data-index={d.index}>
+      <div className="device-name" title={d.name}>
+        <span className={`chip chip-${d.kind}`}>{d.kind === 'cuda' ? `GPU ${d.index}` : 'CPU'}</span>
+        <span className="ellipsis">{d.name}</span>
+      </div>
+      <Meter value={util} max={100} label={util === null ? 'util —' : `util ${Math.round(util)}%`} />
+      <Meter value={mem} max={memTotal} label={mem === null ? `mem — / ${fmtMb(memTotal)}` : `${fmtMb(mem)} / ${fmtMb(memTotal)}`} />
+      <div className={`device-temp ${tempClass(temp)}`}>{temp === null ? '—' : `${Math.round(temp)}°C`}</div>
+      <div className="device-runs">
+        {d.run_ids?.length ? (
+          d.run_ids.map((id) => (
+            <a key={id} href={runHref(id)} className="run-link" title={id}>
+              {runNames.get(id) ?? shortId(id)}
+            </a>
+          ))
+        ) : (
+          <span className="muted">idle</span>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export function HostsView({ hosts }: { hosts: Loadable<HostView[]> }) {
+  const now = useNow(1000);
+  const active = useRuns({ status: 'running', limit: 200 });
+  const runNames = new Map<string, string>((active.data?.items ?? []).map((r: RunView) => [r.id, r.name]));
+  const list = [...(hosts.data ?? [])].sort((a, b) => (a.status === b.status ? a.name.localeCompare(b.name) : a.status === 'online' ? -1 : 1));
+
+  return (
+    <Section
+      title="Hosts & devices"
+      actions={
+        <button type="button" className="btn btn-small" onClick={hosts.reload}>
+          Refresh
+        </button>
+      }
+    >
+      {hosts.error && <ErrorBox onRetry={hosts.reload}>Could not load hosts: {hosts.error}</ErrorBox>}
+      {!hosts.error && !hosts.loading && list.length === 0 && (
+        <Empty>No worker has connected yet. Start one with the python-bridge agent pointing at this orchestrator.</Empty>
+      )}
+      <table className="table hosts" data-testid="hosts-table">
+        <thead>
+          <tr>
+            <th style={{ width: '17%' }}>Host</th>
+            <th>Status</th>
+            <th>Devices</th>
+            <th className="num">CPU</th>
+            <th className="num">RAM used</th>
+            <th>Software</th>
+            <th>Last seen</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.map((h) => (
+            <tr key={h.id} data-testid="host-row" data-host-id={h.id} data-status={h.status} className={h.status === 'offline' ? 'row-dim' : ''}>
+              <td>
+                <div className="host-name">{h.name}</div>
+                <div className="labels">
+                  {h.labels.map((l) => (
+                    <span key={l} className="chip">
+                      {l}
+                    </span>
+                  ))}
+                  <span className="muted small">{h.cpu_slots} CPU slot{h.cpu_slots === 1 ? '' : 's'}</span>
+                </div>
+              </td>
+              <td>
+                <span className={`badge host-${h.status}`}>{h.status}</span>
+              </td>
+              <td className="devices-cell">
+                {h.devices.length === 0 ? <span className="muted">no devices reported</span> : h.devices.map((d) => <DeviceRow key={`${d.kind}-${d.index}`} d={d} runNames={runNames} />)}
+              </td>
+              <td className="num">{h.cpu_pct === null ? '—' : `${Math.round(h.cpu_pct)}%`}</td>
+              <td className="num">{fmtMb(h.mem_used_mb)}</td>
+              <td className="small">
+                {Object.entries(h.versions ?? {})
+                  .filter(([, v]) => v)
+                  .map(([k, v]) => (
+                    <div key={k}>
+                      <span className="muted">{k}</span> {v}
+                    </div>
+                  ))}
+              </td>
+              <td title={h.last_seen ?? ''}>{fmtAgo(h.last_seen, now)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}

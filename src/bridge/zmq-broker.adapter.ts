@@ -1,0 +1,104 @@
+// The ZeroMQ ROUTER socket: all wire I/O of the orchestrator. Verifies and decodes frames, drops and
+// counts bad ones, and hands typed messages to one handler. No protocol logic lives here.
+import { Logger } from '@nestjs/common';
+import * as zmq from 'zeromq';
+import type { ContentByType, Message, MessageType } from '../contracts/wire.js';
+import { DecodeError, decode, encode, makeHeader } from './envelope.codec.js';
+import { validateContent } from './message.validation.js';
+
+export type MessageHandler = (peer: Buffer, message: Message) => void;
+
+export interface BrokerCounters {
+  received: number;
+  sent: number;
+  dropped: Record<string, number>;
+}
+
+export class ZmqBroker {
+  private readonly log = new Logger('ZmqBroker');
+  private readonly socket = new zmq.Router({ linger: 0, sendHighWaterMark: 100_000, receiveHighWaterMark: 100_000 });
+  private readonly key: Buffer;
+  readonly session = crypto.randomUUID();
+  readonly counters: BrokerCounters = { received: 0, sent: 0, dropped: {} };
+  private handler: MessageHandler = () => undefined;
+  private sendChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(key: string | Buffer) {
+    this.key = Buffer.isBuffer(key) ? key : Buffer.from(key);
+  }
+
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  async bind(endpoint: string): Promise<void> {
+    await this.socket.bind(endpoint);
+    this.loop = this.receiveLoop();
+    this.log.log(`ROUTER bound at ${endpoint}`);
+  }
+
+  /** The endpoint actually bound (resolves tcp://127.0.0.1:0 to the chosen port). */
+  get endpoint(): string | null {
+    return this.socket.lastEndpoint;
+  }
+
+  send<T extends MessageType>(peer: Buffer, type: T, content: ContentByType[T], runScope?: { run_id: string; seq: number }): void {
+    if (this.closed) return;
+    const frames = encode(this.key, makeHeader(this.session, type, runScope), content);
+    // zeromq allows one pending send per socket; a ROUTER never blocks (it drops for unknown or full
+    // peers), so chaining keeps order without stalling the event loop.
+    this.sendChain = this.sendChain
+      .then(() => this.socket.send([peer, ...frames]))
+      .then(() => {
+        this.counters.sent++;
+      })
+      .catch((e: Error) => {
+        if (!this.closed) this.log.warn(`send ${type} failed: ${e.message}`);
+      });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sendChain.catch(() => undefined);
+    this.socket.close();
+    await this.loop?.catch(() => undefined);
+  }
+
+  private drop(reason: string, detail: string): void {
+    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
+    // Rate-limit the log: a flood of bad frames must not flood the log.
+    const n = this.counters.dropped[reason];
+    if (n <= 5 || n % 1000 === 0) this.log.warn(`dropped message (${reason}, #${n}): ${detail}`);
+  }
+
+  private async receiveLoop(): Promise<void> {
+    try {
+      for await (const [peer, ...frames] of this.socket) {
+        let message: Message;
+        try {
+          message = decode(this.key, frames);
+        } catch (e) {
+          if (e instanceof DecodeError) this.drop(e.reason, e.message);
+          else this.drop('internal', (e as Error).message);
+          continue;
+        }
+        const invalid = validateContent(message.header.type, message.content);
+        if (invalid) {
+          this.drop('content', `${message.header.type}: ${invalid}`);
+          continue;
+        }
+        this.counters.received++;
+        try {
+          this.handler(peer, message);
+        } catch (e) {
+          this.log.error(`handler failed for ${message.header.type}: ${(e as Error).stack ?? e}`);
+        }
+      }
+    } catch (e) {
+      if (!this.closed) this.log.error(`receive loop ended: ${(e as Error).message}`);
+    }
+  }
+}

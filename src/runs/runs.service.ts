@@ -1,0 +1,179 @@
+// The run lifecycle: every status change goes through here (or through IngestService's transaction,
+// which then calls afterTransition), so occupancy, live updates and scheduling stay consistent.
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { RunStatus, RunView } from '../contracts/api.js';
+import { TERMINAL_STATUSES } from '../contracts/api.js';
+import { AppConfig } from '../config/app-config.js';
+import { WorkerCommands } from '../bridge/worker-commands.service.js';
+import { HostsService } from '../hosts/hosts.service.js';
+import type { RunEntity } from '../storage/entities.js';
+import { RunsRepository, type RunFilter } from '../storage/runs.repository.js';
+import { RunPublisher } from './run-publisher.service.js';
+import { SchedulerService } from './scheduler.service.js';
+
+export class RunNotFoundError extends Error {}
+export class RunConflictError extends Error {}
+
+const ACTIVE: RunStatus[] = ['assigned', 'running'];
+
+@Injectable()
+export class RunsService {
+  private readonly log = new Logger('Runs');
+  private bootTimer: NodeJS.Timeout | null = null;
+  private readonly cancelRequested = new Set<string>();
+
+  constructor(
+    @Inject(AppConfig) private readonly config: AppConfig,
+    private readonly repo: RunsRepository,
+    private readonly hosts: HostsService,
+    private readonly commands: WorkerCommands,
+    private readonly scheduler: SchedulerService,
+    private readonly publisher: RunPublisher,
+  ) {}
+
+  /**
+   * After a restart the orchestrator knows which runs were active but nobody is connected yet. Workers
+   * get one liveness window plus a margin to say hello; runs whose host does not return are lost.
+   */
+  async boot(): Promise<void> {
+    const active = await this.repo.findByStatus(ACTIVE);
+    for (const r of active) if (r.host_id) this.hosts.occupy(r.id, r.host_id, r.devices);
+    const grace = this.config.heartbeatMs * this.config.liveness + 2000;
+    this.bootTimer = setTimeout(() => {
+      this.bootTimer = null;
+      void this.loseRunsOfAbsentHosts().catch((e: Error) => this.log.error(e.message));
+    }, grace);
+    this.bootTimer.unref?.();
+    this.scheduler.kick();
+  }
+
+  stop(): void {
+    if (this.bootTimer) clearTimeout(this.bootTimer);
+  }
+
+  async list(f: RunFilter): Promise<{ items: RunView[]; total: number }> {
+    const { items, total } = await this.repo.listRuns(f);
+    return { items: await this.publisher.views(items), total };
+  }
+
+  async get(id: string): Promise<RunView> {
+    return this.publisher.view(await this.require(id));
+  }
+
+  async require(id: string): Promise<RunEntity> {
+    const r = await this.repo.findRun(id);
+    if (!r) throw new RunNotFoundError(`run ${id} not found`);
+    return r;
+  }
+
+  /** Queued runs end at once; running ones are asked to stop and end when the worker confirms. */
+  async cancel(id: string, reason = 'cancelled by user'): Promise<RunView> {
+    const run = await this.require(id);
+    if (TERMINAL_STATUSES.includes(run.status)) throw new RunConflictError(`run ${id} already ${run.status}`);
+    if (run.status === 'queued' || run.status === 'lost' || !run.host_id || !this.hosts.isOnline(run.host_id)) {
+      const done = await this.repo.transition(id, run.status, 'cancelled', reason, { ended_at: Date.now() });
+      if (!done) return this.cancel(id, reason);
+      await this.afterTransition(done);
+      return this.publisher.view(done);
+    }
+    this.cancelRequested.add(id);
+    this.commands.cancel(run.host_id, id, reason);
+    await this.repo.update(id, { reason: `cancel requested: ${reason}` });
+    const view = await this.publisher.view({ ...run, reason: `cancel requested: ${reason}` });
+    await this.publisher.publish({ ...run, reason: `cancel requested: ${reason}` });
+    return view;
+  }
+
+  /** Puts a lost run back in the queue by hand (restarts exhausted or not). */
+  async requeue(id: string): Promise<RunView> {
+    const run = await this.require(id);
+    if (run.status !== 'lost') throw new RunConflictError(`only lost runs can be requeued; run ${id} is ${run.status}`);
+    const q = await this.repo.transition(id, 'lost', 'queued', 'requeued by user', { host_id: null, devices: [], queued_at: Date.now() });
+    if (q) await this.afterTransition(q);
+    return this.get(id);
+  }
+
+  async onRejected(hostId: string, runId: string, reason: string): Promise<void> {
+    const run = await this.repo.findRun(runId);
+    if (!run || run.host_id !== hostId) return;
+    const back = await this.repo.transition(runId, 'assigned', 'queued', `rejected by ${hostId}: ${reason}`, {
+      host_id: null,
+      devices: [],
+      attempt: Math.max(0, run.attempt - 1),
+    });
+    if (!back) return;
+    this.scheduler.holdBack(runId, 2000);
+    await this.afterTransition(back);
+  }
+
+  /** A host died (liveness) or restarted without its runs: they are lost, and requeued while restarts remain. */
+  async onHostLost(hostId: string, why: string): Promise<void> {
+    const active = (await this.repo.findByStatus(ACTIVE)).filter((r) => r.host_id === hostId);
+    for (const r of active) await this.lose(r, `host ${hostId} ${why}`);
+  }
+
+  /**
+   * Compares what a worker says it runs with what we think it runs. Runs we assigned to it that it
+   * does not mention are lost; runs it mentions that are no longer its own must be stopped.
+   */
+  async reconcileHello(hostId: string, reported: { run_id: string; state: string }[]): Promise<string[]> {
+    // A run the worker still holds unsent messages for ('finished') is not lost: its last messages,
+    // `finished` included, arrive by replay right after welcome.
+    const known = new Set(reported.map((r) => r.run_id));
+    const reportedIds = new Set(reported.filter((r) => r.state === 'running').map((r) => r.run_id));
+    const ours = (await this.repo.findByStatus(ACTIVE)).filter((r) => r.host_id === hostId);
+    for (const r of ours) if (!known.has(r.id)) await this.lose(r, `worker on ${hostId} restarted without it`);
+    const cancel: string[] = [];
+    const mentioned = await this.repo.findRuns([...reportedIds]);
+    for (const r of mentioned) {
+      if (r.host_id !== hostId || !ACTIVE.includes(r.status) || this.cancelRequested.has(r.id)) cancel.push(r.id);
+    }
+    for (const id of reportedIds) if (!mentioned.find((m) => m.id === id)) cancel.push(id);
+    return cancel;
+  }
+
+  /** Bookkeeping after any transition: device occupancy, live update, rescheduling. */
+  async afterTransition(run: RunEntity): Promise<void> {
+    if (ACTIVE.includes(run.status) && run.host_id) this.hosts.occupy(run.id, run.host_id, run.devices);
+    else this.hosts.release(run.id);
+    if (TERMINAL_STATUSES.includes(run.status)) this.cancelRequested.delete(run.id);
+    await this.publisher.publish(run);
+    if (run.status === 'lost' && this.cancelRequested.has(run.id)) {
+      const c = await this.repo.transition(run.id, 'lost', 'cancelled', `cancelled while lost: ${run.reason}`, { ended_at: Date.now() });
+      if (c) {
+        this.cancelRequested.delete(run.id);
+        await this.publisher.publish(c);
+      }
+    } else if (run.status === 'lost' && run.attempt - 1 < run.spec.max_restarts) {
+      const q = await this.repo.transition(run.id, 'lost', 'queued', `restart ${run.attempt} of ${run.spec.max_restarts} after: ${run.reason}`, {
+        host_id: null,
+        devices: [],
+        queued_at: Date.now(),
+      });
+      if (q) await this.publisher.publish(q);
+    } else if (run.status === 'lost') {
+      const f = await this.repo.transition(run.id, 'lost', 'failed', `lost and no restarts left (${run.spec.max_restarts}): ${run.reason}`, { ended_at: Date.now() });
+      if (f) await this.publisher.publish(f);
+    }
+    if (!ACTIVE.includes(run.status)) this.scheduler.kick();
+  }
+
+  publish(run: RunEntity): Promise<void> {
+    return this.publisher.publish(run);
+  }
+
+  wasCancelRequested(runId: string): boolean {
+    return this.cancelRequested.has(runId);
+  }
+
+  private async lose(run: RunEntity, why: string): Promise<void> {
+    const lost = await this.repo.transition(run.id, run.status, 'lost', why);
+    if (lost) await this.afterTransition(lost);
+  }
+
+  private async loseRunsOfAbsentHosts(): Promise<void> {
+    for (const r of await this.repo.findByStatus(ACTIVE)) {
+      if (r.host_id && !this.hosts.isOnline(r.host_id)) await this.lose(r, `host ${r.host_id} did not reconnect after the orchestrator restarted`);
+    }
+  }
+}

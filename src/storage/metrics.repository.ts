@@ -1,0 +1,143 @@
+// Database I/O for everything a run reports: message receipts (exactly-once by (run_id, seq)),
+// metric points (multi-row inserts), evaluations, logs and checkpoints.
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { MetricPoint } from '../contracts/wire.js';
+import { CheckpointEntity, EvaluationEntity, RunEntity, RunLogEntity } from './entities.js';
+
+export interface StoredPoint extends MetricPoint {
+  seq: number;
+}
+
+const POINT_ROWS_PER_STATEMENT = 2000;
+
+@Injectable()
+export class MetricsRepository {
+  readonly dialect: 'sqlite' | 'postgres';
+
+  constructor(private readonly ds: DataSource) {
+    this.dialect = ds.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.ds.transaction(fn);
+  }
+
+  /** Of the given (run, seq) pairs, those already stored. */
+  async existingSeqs(m: EntityManager, runId: string, seqs: number[]): Promise<Set<number>> {
+    if (!seqs.length) return new Set();
+    const out = new Set<number>();
+    for (let i = 0; i < seqs.length; i += 5000) {
+      const chunk = seqs.slice(i, i + 5000);
+      const ph = chunk.map((_, j) => this.ph(j + 2)).join(',');
+      const rows: { seq: number }[] = await m.query(`SELECT seq FROM run_messages WHERE run_id = ${this.ph(1)} AND seq IN (${ph})`, [runId, ...chunk]);
+      for (const r of rows) out.add(Number(r.seq));
+    }
+    return out;
+  }
+
+  async insertReceipts(m: EntityManager, rows: { run_id: string; seq: number; type: string }[]): Promise<void> {
+    const now = Date.now();
+    await this.multiInsert(m, 'run_messages', ['run_id', 'seq', 'type', 'received_at'], rows.map((r) => [r.run_id, r.seq, r.type, now]));
+  }
+
+  async insertPoints(m: EntityManager, runId: string, points: StoredPoint[]): Promise<void> {
+    await this.multiInsert(
+      m,
+      'metric_points',
+      ['run_id', 'seq', 'key', 'step', 'epoch', 'value', 'wall_time'],
+      points.map((p) => [runId, p.seq, p.key, p.step, p.epoch, p.value, p.wall_time]),
+    );
+  }
+
+  async insertLogs(m: EntityManager, rows: Omit<RunLogEntity, 'id'>[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 200) await m.insert(RunLogEntity, rows.slice(i, i + 200));
+  }
+
+  async insertEvaluation(m: EntityManager, row: Omit<EvaluationEntity, 'id'>): Promise<void> {
+    await m.insert(EvaluationEntity, row);
+  }
+
+  async insertCheckpoint(m: EntityManager, row: Omit<CheckpointEntity, 'id'>): Promise<void> {
+    await m.insert(CheckpointEntity, row);
+  }
+
+  /** Seqs stored above `after` for a run (to rebuild the contiguous ack point after a restart). */
+  async seqsAbove(runId: string, after: number): Promise<number[]> {
+    const rows: { seq: number }[] = await this.ds.query(
+      `SELECT seq FROM run_messages WHERE run_id = ${this.ph(1)} AND seq > ${this.ph(2)} ORDER BY seq`,
+      [runId, after],
+    );
+    return rows.map((r) => Number(r.seq));
+  }
+
+  async lastSeq(runId: string): Promise<number> {
+    const r = await this.ds.getRepository(RunEntity).findOne({ select: { id: true, last_seq: true }, where: { id: runId } });
+    return r?.last_seq ?? 0;
+  }
+
+  /**
+   * All points of a run, oldest message first. When a resumed attempt re-reports a (key, step), the
+   * later report wins, so charts never show the same step twice.
+   */
+  async points(runId: string, afterSeq = 0, keys?: string[]): Promise<StoredPoint[]> {
+    const params: unknown[] = [runId, afterSeq];
+    let keyFilter = '';
+    if (keys?.length) {
+      keyFilter = ` AND key IN (${keys.map((_, i) => this.ph(i + 3)).join(',')})`;
+      params.push(...keys);
+    }
+    const rows: StoredPoint[] = await this.ds.query(
+      `SELECT seq, key, step, epoch, value, wall_time FROM metric_points WHERE run_id = ${this.ph(1)} AND seq > ${this.ph(2)}${keyFilter} ORDER BY seq, id`,
+      params,
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), key: r.key, step: Number(r.step), epoch: Number(r.epoch), value: Number(r.value), wall_time: Number(r.wall_time) }));
+  }
+
+  evaluations(runId: string, afterSeq = 0): Promise<EvaluationEntity[]> {
+    return this.ds
+      .getRepository(EvaluationEntity)
+      .createQueryBuilder('e')
+      .where('e.run_id = :runId AND e.seq > :afterSeq', { runId, afterSeq })
+      .orderBy('e.seq', 'ASC')
+      .getMany();
+  }
+
+  logs(runId: string, afterSeq = 0, limit = 1000): Promise<RunLogEntity[]> {
+    return this.ds
+      .getRepository(RunLogEntity)
+      .createQueryBuilder('l')
+      .where('l.run_id = :runId AND l.seq > :afterSeq', { runId, afterSeq })
+      .orderBy('l.seq', 'ASC')
+      .take(limit)
+      .getMany();
+  }
+
+  checkpoints(runId: string): Promise<CheckpointEntity[]> {
+    return this.ds.getRepository(CheckpointEntity).find({ where: { run_id: runId }, order: { seq: 'ASC' } });
+  }
+
+  private ph(i: number): string {
+    return this.dialect === 'postgres' ? `$${i}` : '?';
+  }
+
+  private async multiInsert(m: EntityManager, table: string, cols: string[], rows: unknown[][]): Promise<void> {
+    if (!rows.length) return;
+    const head = `INSERT INTO ${table} (${cols.join(', ')}) VALUES `;
+    for (let i = 0; i < rows.length; i += POINT_ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(i, i + POINT_ROWS_PER_STATEMENT);
+      const params: unknown[] = [];
+      const tuples: string[] = [];
+      let n = 1;
+      for (const row of chunk) {
+        const ph: string[] = [];
+        for (const v of row) {
+          params.push(v);
+          ph.push(this.ph(n++));
+        }
+        tuples.push(`(${ph.join(',')})`);
+      }
+      await m.query(head + tuples.join(','), params);
+    }
+  }
+}

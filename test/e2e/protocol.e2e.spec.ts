@@ -1,0 +1,122 @@
+// The wire protocol against the real broker with simulated workers: exactly-once storage of
+// run-scoped messages, acks of the highest contiguous seq, bad frames dropped without harm, dead
+// hosts noticed by liveness, and runs lost with them requeued.
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { HostView, RunMetricsView, RunView } from '../../src/contracts/api.js';
+import type { AssignContent, Message } from '../../src/contracts/wire.js';
+import { ZmqBroker } from '../../src/bridge/zmq-broker.adapter.js';
+import { FakeWorker } from '../support/fake-worker.js';
+import { startSystem, tinyExperiment, TEST_WORKER_KEY, type System } from '../support/system.js';
+
+jest.setTimeout(120_000);
+
+describe('wire protocol with simulated workers', () => {
+  let sys: System;
+  const workers: FakeWorker[] = [];
+  const worker = async (opts: Partial<ConstructorParameters<typeof FakeWorker>[0]> = {}) => {
+    const w = new FakeWorker({ endpoint: sys.zmqEndpoint, key: TEST_WORKER_KEY, ...opts });
+    workers.push(w);
+    await w.connect();
+    return w;
+  };
+
+  beforeAll(async () => {
+    sys = await startSystem({ localWorker: false, heartbeatMs: 300 });
+  });
+  afterAll(async () => {
+    for (const w of workers) await w.close();
+    await sys?.close();
+  });
+
+  it('stores each (run, seq) once, acks the highest contiguous seq, and finishes the run', async () => {
+    const w = await worker();
+    const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('proto'));
+    const runId = created.body.runs[0].id;
+    const assign = (await w.next((m) => m.header.type === 'assign')) as Message<'assign'>;
+    expect(assign.content.run_id).toBe(runId);
+    expect(assign.content.first_seq).toBe(1);
+    expect(assign.content.devices).toEqual([-1]);
+    expect(assign.content.spec.data.train_subset).toBe(256);
+
+    const point = (step: number) => ({ key: 'train_loss', step, epoch: 1, value: 1 / step, wall_time: Date.now() / 1000 });
+    w.send('started', { pid: 1, device: 'cpu', attempt: 1, resumed_from_epoch: null, params: 1, dataset: { fingerprint: 'x', train_size: 256, test_size: 128, class_names: [], input_shape: [3, 36, 36] } }, { run_id: runId, seq: 1 });
+    w.send('metrics', { points: [point(1)] }, { run_id: runId, seq: 2 });
+    w.send('metrics', { points: [point(2)] }, { run_id: runId, seq: 2 }); // duplicate seq: dropped
+    w.send('metrics', { points: [point(4)] }, { run_id: runId, seq: 4 }); // gap: stored, not acked past 2
+    let ack = (await w.next((m) => m.header.type === 'ack' && (m.content as { seq: number }).seq >= 2)) as Message<'ack'>;
+    expect(ack.content.seq).toBe(2);
+    w.send('metrics', { points: [point(3)] }, { run_id: runId, seq: 3 }); // fills the gap
+    ack = (await w.next((m) => m.header.type === 'ack' && (m.content as { seq: number }).seq >= 4)) as Message<'ack'>;
+    expect(ack.content.seq).toBe(4);
+    w.send('metrics', { points: [point(1)] }, { run_id: runId, seq: 2 }); // replay after "reconnect": dropped
+
+    w.send('evaluation', { epoch: 1, split: 'test', class_names: ['a', 'b'], matrix: [[3, 1], [2, 4]], misclassified: [{ index: 5, true: 0, pred: 1 }], loss: 0.5, samples: 10 }, { run_id: runId, seq: 5 });
+    w.send('finished', { status: 'succeeded', error: null, epochs_completed: 1 }, { run_id: runId, seq: 6 });
+    const done = await sys.waitForRun(runId, (r) => r.status === 'succeeded', 10_000);
+    const m = (await sys.api<RunMetricsView>('GET', `/api/runs/${runId}/metrics`)).body;
+    // The second message with seq 2 (step 2) was a duplicate: no step 2 exists.
+    expect(m.series.train_loss.step).toEqual([1, 3, 4]);
+    expect(m.series.train_loss.value).toEqual([1, 1 / 3, 1 / 4]);
+    expect(m.last_seq).toBe(6);
+    // Macro F1 from the counts (class a: P=3/5, R=3/4; class b: P=4/5, R=4/6), computed in TS.
+    const f1a = (2 * (3 / 5) * (3 / 4)) / (3 / 5 + 3 / 4);
+    const f1b = (2 * (4 / 5) * (4 / 6)) / (4 / 5 + 4 / 6);
+    expect(done.last.macro_f1).toBeCloseTo((f1a + f1b) / 2, 12);
+  });
+
+  it('drops bad frames, counts them, and keeps serving', async () => {
+    const broker = sys.app.get(ZmqBroker);
+    const before = { ...broker.counters.dropped };
+    const w = await worker();
+    w.sendRaw([Buffer.from('garbage')]);
+    w.sendRaw([Buffer.from('TY1'), Buffer.from('0'.repeat(64)), Buffer.from('{}'), Buffer.from('{}')]);
+    const other = new FakeWorker({ endpoint: sys.zmqEndpoint, key: 'a-different-key-entirely-0000' });
+    workers.push(other);
+    other.socket.connect(sys.zmqEndpoint);
+    other.send('hello', other.hello());
+    w.send('metrics', { points: [{ key: 'x', step: 'NaN' as unknown as number, epoch: 1, value: 1, wall_time: 1 }] }, { run_id: 'nope', seq: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    const dropped = broker.counters.dropped;
+    expect((dropped.frames ?? 0) - (before.frames ?? 0)).toBe(1);
+    expect((dropped.signature ?? 0) - (before.signature ?? 0)).toBe(2);
+    expect((dropped.content ?? 0) - (before.content ?? 0)).toBe(1);
+    // The worker with the wrong key never registered.
+    const hosts = (await sys.api<HostView[]>('GET', '/api/hosts')).body;
+    expect(hosts.find((h) => h.id === other.workerId)).toBeUndefined();
+    expect((await sys.api('GET', '/api/hosts')).status).toBe(200);
+  });
+
+  it('notices a silent host within liveness and requeues its running run', async () => {
+    for (const w of workers.splice(0)) await w.close();
+    const doomed = await worker({ host: 'doomed' });
+    // Workers closed above must be declared dead first, or the run could be placed on one of them.
+    for (let i = 0; ; i++) {
+      const online = (await sys.api<HostView[]>('GET', '/api/hosts')).body.filter((h) => h.status === 'online');
+      if (online.length === 1 && online[0].name === 'doomed') break;
+      if (i > 100) throw new Error('closed fake workers were never declared offline');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('will-be-lost'));
+    const runId = created.body.runs[0].id;
+    const a = (await doomed.next((m) => m.header.type === 'assign')) as Message<'assign'>;
+    doomed.send('started', { pid: 1, device: 'cpu', attempt: a.content.attempt, resumed_from_epoch: null, params: 1, dataset: { fingerprint: 'x', train_size: 1, test_size: 1, class_names: [], input_shape: [] } }, { run_id: runId, seq: a.content.first_seq });
+    await sys.waitForRun(runId, (r) => r.status === 'running', 10_000);
+    doomed.stopHeartbeats();
+    const t0 = Date.now();
+    const rescuer = await worker({ host: 'rescuer' });
+    const reassigned = (await rescuer.next((m) => m.header.type === 'assign' && (m.content as AssignContent).run_id === runId, 20_000)) as Message<'assign'>;
+    const noticedMs = Date.now() - t0;
+    expect(reassigned.content.attempt).toBe(2);
+    // Seqs continue after what attempt 1 stored.
+    expect(reassigned.content.first_seq).toBe(a.content.first_seq + 1);
+    const hosts = (await sys.api<HostView[]>('GET', '/api/hosts')).body;
+    expect(hosts.find((h) => h.name === 'doomed')?.status).toBe('offline');
+    const transitions = (await sys.api<{ to: string }[]>('GET', `/api/runs/${runId}/transitions`)).body.map((t) => t.to);
+    expect(transitions).toEqual(['queued', 'assigned', 'running', 'lost', 'queued', 'assigned']);
+    // Messages from the stale worker no longer count for the run.
+    doomed.send('finished', { status: 'succeeded', error: null, epochs_completed: 1 }, { run_id: runId, seq: a.content.first_seq + 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await sys.api<RunView>('GET', `/api/runs/${runId}`)).body.status).toBe('assigned');
+    expect(noticedMs).toBeGreaterThan(0);
+  });
+});
