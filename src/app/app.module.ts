@@ -15,6 +15,7 @@ import { LiveGateway } from '../live/live.gateway.js';
 import { LiveService } from '../live/live.service.js';
 import { IngestService } from '../metrics/ingest.service.js';
 import { MetricsController } from '../metrics/metrics.controller.js';
+import { ExportController } from '../metrics/export.controller.js';
 import { MetricsQueryService } from '../metrics/metrics-query.service.js';
 import { ComparisonService } from '../metrics/comparison.service.js';
 import { RunPublisher } from '../runs/run-publisher.service.js';
@@ -37,7 +38,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [RunsController, QueueController, ExperimentsController, PresetsController, HostsController, MetricsController],
+      controllers: [RunsController, QueueController, ExperimentsController, PresetsController, HostsController, MetricsController, ExportController],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: DataSource, useFactory: () => openDatabase({ sqlitePath: config.sqlitePath, databaseUrl: config.databaseUrl }) },

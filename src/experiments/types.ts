@@ -1,12 +1,6 @@
 // Plain types of the experiment document and its expansion, for services, controllers and the CLI.
 import type { AugmentOp, Conv1Spec, RunSpec } from '../contracts/spec.js';
 
-export type DeepPartial<T> = T extends (infer U)[]
-  ? U[]
-  : T extends object
-    ? { [K in keyof T]?: T[K] extends object | null ? DeepPartial<T[K]> | Extract<T[K], null> : T[K] }
-    : T;
-
 /** What a document (or a variant) may set; omitted fields keep the base/default value. */
 export interface RunSpecOverrides {
   model?: Partial<Omit<RunSpec['model'], 'conv1'>> & { conv1?: Partial<Conv1Spec> | null };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { HostView, RunMetricsView, RunView } from '../../src/contracts/api.js';
 import type { AssignContent, Message } from '../../src/contracts/wire.js';
 import { ZmqBroker } from '../../src/bridge/zmq-broker.adapter.js';
-import { FakeWorker } from '../support/fake-worker.js';
+import { FakeWorker } from '../../bench/simulated-worker.js';
 import { startSystem, tinyExperiment, TEST_WORKER_KEY, type System } from '../support/system.js';
 
 jest.setTimeout(120_000);

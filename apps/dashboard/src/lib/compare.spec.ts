@@ -17,6 +17,10 @@ describe('compare table', () => {
     expect(numericColumns(rows)).toEqual(['final.test_acc', 'final.macro_f1', 'seconds_per_epoch', 'images_per_s']);
   });
 
+  it('keeps the server order even when the first row has a null there', () => {
+    expect(numericColumns([{ a: null, b: 1 }, { a: 2, b: 3 }])).toEqual(['a', 'b']);
+  });
+
   it('marks the best row per column in the right direction', () => {
     expect(bestRow(rows, 'final.test_acc')).toBe(1);
     expect(bestRow(rows, 'seconds_per_epoch')).toBe(0);

@@ -15,19 +15,22 @@ export function flatten(row: unknown, prefix = '', depth = 0, out: Flat = {}): F
   return out;
 }
 
+/** Columns in the server's key order (a null in the first row keeps its place), numeric ones only. */
 export function numericColumns(rows: readonly Flat[]): string[] {
-  const cols: string[] = [];
-  const seen = new Set<string>();
+  const order: string[] = [];
+  const known = new Set<string>();
+  const numeric = new Set<string>();
   for (const r of rows) {
     for (const [k, v] of Object.entries(r)) {
-      if (seen.has(k) || IDENTITY_KEYS.has(k)) continue;
-      if (typeof v === 'number' && Number.isFinite(v)) {
-        seen.add(k);
-        cols.push(k);
+      if (IDENTITY_KEYS.has(k)) continue;
+      if (!known.has(k)) {
+        known.add(k);
+        order.push(k);
       }
+      if (typeof v === 'number' && Number.isFinite(v)) numeric.add(k);
     }
   }
-  return cols;
+  return order.filter((k) => numeric.has(k));
 }
 
 export function rowId(row: Flat): string | null {

@@ -3,8 +3,8 @@
 // processes would only add noise. The real agent is exercised by the e2e tests that train.
 import { randomUUID } from 'node:crypto';
 import * as zmq from 'zeromq';
-import type { ContentByType, DeviceInfo, HelloContent, Message, MessageType } from '../../src/contracts/wire.js';
-import { decode, encode, makeHeader } from '../../src/bridge/envelope.codec.js';
+import type { ContentByType, DeviceInfo, HelloContent, Message, MessageType } from '../src/contracts/wire.js';
+import { decode, encode, makeHeader } from '../src/bridge/envelope.codec.js';
 
 export interface FakeWorkerOptions {
   endpoint: string;
