@@ -6,7 +6,7 @@ import * as zmq from 'zeromq';
 import type { ContentByType, DeviceInfo, HelloContent, Message, MessageType } from '../src/contracts/wire.js';
 import { decode, encode, makeHeader } from '../src/bridge/envelope.codec.js';
 
-export interface FakeWorkerOptions {
+export interface SimulatedWorkerOptions {
   endpoint: string;
   key: string;
   host?: string;
@@ -20,7 +20,7 @@ export interface FakeWorkerOptions {
   heartbeatMs?: number;
 }
 
-export class FakeWorker {
+export class SimulatedWorker {
   readonly socket = new zmq.Dealer({ linger: 0 });
   readonly session = randomUUID();
   readonly workerId: string;
@@ -31,8 +31,11 @@ export class FakeWorker {
   private loop: Promise<void> | null = null;
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Highest ack per run, relative to nothing: the raw seq the orchestrator acknowledged. */
+  readonly lastAck = new Map<string, number>();
+  private readonly ackWaiters: { runId: string; seq: number; resolve: () => void }[] = [];
 
-  constructor(private readonly opts: FakeWorkerOptions) {
+  constructor(private readonly opts: SimulatedWorkerOptions) {
     this.key = Buffer.from(opts.key);
     this.workerId = opts.workerId ?? randomUUID();
   }
@@ -82,7 +85,7 @@ export class FakeWorker {
       return Promise.resolve(found);
     }
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('fake worker: timed out waiting for a message')), timeoutMs);
+      const t = setTimeout(() => reject(new Error('simulated worker: timed out waiting for a message')), timeoutMs);
       this.waiters.push({
         pred,
         resolve: (m) => {
@@ -91,6 +94,12 @@ export class FakeWorker {
         },
       });
     });
+  }
+
+  /** Resolves once the orchestrator acknowledged `seq` (or more) for the run. */
+  waitAck(runId: string, seq: number): Promise<void> {
+    if ((this.lastAck.get(runId) ?? 0) >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.ackWaiters.push({ runId, seq, resolve }));
   }
 
   async close(): Promise<void> {
@@ -109,6 +118,18 @@ export class FakeWorker {
         try {
           m = decode(this.key, frames);
         } catch {
+          continue;
+        }
+        if (m.header.type === 'ack') {
+          const { run_id, seq } = m.content as ContentByType['ack'];
+          this.lastAck.set(run_id, Math.max(this.lastAck.get(run_id) ?? 0, seq));
+          for (let i = this.ackWaiters.length - 1; i >= 0; i--) {
+            const w = this.ackWaiters[i];
+            if (w.runId === run_id && seq >= w.seq) {
+              this.ackWaiters.splice(i, 1);
+              w.resolve();
+            }
+          }
           continue;
         }
         if (m.header.type === 'assign' && this.opts.autoAccept !== false) {

@@ -570,27 +570,25 @@ class Agent:
                 self._finalize(run)
 
     def _finalize(self, run: ActiveRun) -> None:
+        """The trainer has exited: report it if it did not, then release its devices."""
+        if not run.finished_sent:
+            code = run.exit_code if run.exit_code is not None else -9
+            status = "cancelled" if run.cancel_reason is not None else "failed"
+            error = f"trainer exited with {describe_exit(code)} without reporting finished"
+            if run.cancel_reason is not None:
+                error = f"{run.cancel_reason}; {error}"
+            tail = run.proc.log_tail(20)
+            if tail:
+                error += "\n" + tail
+            self._finish(run, {"status": status, "error": error, "epochs_completed": run.epochs_completed})
+        self._write_run_state(run, "finished", exit_code=run.exit_code)
         del self.active[run.run_id]
-        if run.finished_sent:
-            self._write_run_state(run, "finished", exit_code=run.exit_code)
-            return
-        code = run.exit_code if run.exit_code is not None else -9
-        status = "cancelled" if run.cancel_reason is not None else "failed"
-        error = f"trainer exited with {describe_exit(code)} without reporting finished"
-        if run.cancel_reason is not None:
-            error = f"{run.cancel_reason}; {error}"
-        tail = run.proc.log_tail(20)
-        if tail:
-            error += "\n" + tail
-        self._finish(run, {"status": status, "error": error, "epochs_completed": run.epochs_completed})
 
     def _finish(self, run: ActiveRun, content: dict[str, Any]) -> None:
-        """Spool+send `finished` with a crash-safe marker, so a restarted agent neither loses nor repeats it."""
+        """Spool+send `finished` behind a crash-safe marker, so a restarted agent neither loses nor repeats it."""
         self._write_run_state(run, "finishing", finished_seq=self.spool.next_seq(run.run_id))
         self._emit(run.run_id, "finished", content)
         run.finished_sent = True
-        if run.run_id not in self.active:
-            self._write_run_state(run, "finished", exit_code=run.exit_code)
 
     # ---- trainer events ------------------------------------------------------------------------
 

@@ -75,8 +75,15 @@ export class ZmqBroker {
   }
 
   private async receiveLoop(): Promise<void> {
+    let sinceYield = 0;
     try {
       for await (const [peer, ...frames] of this.socket) {
+        // The socket's iterator resolves from its buffer without returning to the event loop; under a
+        // flood that would starve timers, HTTP and the ingest flush. Yield every so often.
+        if (++sinceYield >= 64) {
+          sinceYield = 0;
+          await new Promise((r) => setImmediate(r));
+        }
         let message: Message;
         try {
           message = decode(this.key, frames);

@@ -1,7 +1,7 @@
 // socket.io adapter: turns socket events into LiveService calls and validates what clients send.
 import { Logger } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import type { Socket } from 'socket.io';
+import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contracts/api.js';
 import { CatchUpService } from './catch-up.service.js';
 import { LiveService } from './live.service.js';
@@ -11,7 +11,7 @@ type ClientSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 const RUN_ID = /^[0-9a-zA-Z-]{1,64}$/;
 
 @WebSocketGateway({ cors: { origin: true } })
-export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect {
+export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly log = new Logger('LiveGateway');
 
   constructor(
@@ -19,8 +19,24 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect {
     private readonly catchUp: CatchUpService,
   ) {}
 
+  afterInit(server: Server<ClientToServerEvents, ServerToClientEvents>): void {
+    this.live.attach({
+      toRoom: (room, event, ...args) => (server.to(room).emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      toAll: (event, ...args) => (server.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+    });
+  }
+
   handleConnection(socket: ClientSocket): void {
-    this.live.connect({ id: socket.id, emit: (event, ...args) => socket.emit(event, ...args) });
+    this.live.connect(this.client(socket));
+  }
+
+  private client(socket: ClientSocket) {
+    return {
+      id: socket.id,
+      emit: ((event: keyof ServerToClientEvents, ...args: unknown[]) => (socket.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args)) as never,
+      join: (room: string) => void socket.join(room),
+      leave: (room: string) => void socket.leave(room),
+    };
   }
 
   handleDisconnect(socket: ClientSocket): void {
@@ -35,8 +51,7 @@ export class LiveGateway implements OnGatewayConnection, OnGatewayDisconnect {
     }
     const after = req.after_seq === undefined ? 0 : Number(req.after_seq);
     if (!Number.isSafeInteger(after) || after < 0) return { ok: false, error: 'after_seq must be an integer >= 0' };
-    const client = { id: socket.id, emit: ((event: keyof ServerToClientEvents, ...args: unknown[]) => (socket.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args)) as never };
-    this.live.beginSubscribe(client, req.run_id, after);
+    this.live.beginSubscribe(this.client(socket), req.run_id, after);
     try {
       const replay = await this.catchUp.eventsAfter(req.run_id, after);
       if (replay === null) {

@@ -40,7 +40,9 @@ interface Contiguity {
 
 /** Metric keys whose latest value is kept on the run row for tables. */
 const SUMMARY_KEYS = ['train_loss', 'train_acc', 'test_acc', 'epoch_seconds', 'images_per_s'] as const;
-const MAX_BATCH = 5000;
+const MAX_BATCH_MESSAGES = 2000;
+/** Bounds one transaction, and so the longest time the event loop is held by a synchronous driver. */
+const MAX_BATCH_POINTS = 20_000;
 
 export interface IngestStats {
   messages: number;
@@ -100,7 +102,13 @@ export class IngestService {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queue.length > MAX_BATCH ? this.queue.splice(0, MAX_BATCH) : this.queue.splice(0);
+    let n = 0;
+    let points = 0;
+    while (n < this.queue.length && n < MAX_BATCH_MESSAGES && points < MAX_BATCH_POINTS) {
+      const m = this.queue[n++].msg;
+      if (m.header.type === 'metrics') points += (m.content as MetricsContent).points.length;
+    }
+    const batch = this.queue.splice(0, n);
     if (!batch.length) return;
     this.stats.batches++;
     try {

@@ -41,13 +41,36 @@ export class MetricsRepository {
     await this.multiInsert(m, 'run_messages', ['run_id', 'seq', 'type', 'received_at'], rows.map((r) => [r.run_id, r.seq, r.type, now]));
   }
 
+  /**
+   * The hot path. SQLite: one cached prepared statement run per row inside the caller's transaction
+   * (better-sqlite3 is synchronous, so this is a tight loop with no SQL parsing). PostgreSQL: one
+   * INSERT ... SELECT FROM unnest() per chunk, 7 array parameters instead of 7 per row.
+   */
   async insertPoints(m: EntityManager, runId: string, points: StoredPoint[]): Promise<void> {
-    await this.multiInsert(
-      m,
-      'metric_points',
-      ['run_id', 'seq', 'key', 'step', 'epoch', 'value', 'wall_time'],
-      points.map((p) => [runId, p.seq, p.key, p.step, p.epoch, p.value, p.wall_time]),
-    );
+    if (!points.length) return;
+    if (this.dialect === 'sqlite') {
+      const stmt = this.sqlitePointInsert();
+      for (const p of points) stmt.run(runId, p.seq, p.key, p.step, p.epoch, p.value, p.wall_time);
+      return;
+    }
+    for (let i = 0; i < points.length; i += 50_000) {
+      const chunk = points.slice(i, i + 50_000);
+      await m.query(
+        'INSERT INTO metric_points (run_id, seq, key, step, epoch, value, wall_time) ' +
+          'SELECT $1::varchar, * FROM unnest($2::int[], $3::varchar[], $4::int[], $5::int[], $6::float8[], $7::float8[])',
+        [runId, chunk.map((p) => p.seq), chunk.map((p) => p.key), chunk.map((p) => p.step), chunk.map((p) => p.epoch), chunk.map((p) => p.value), chunk.map((p) => p.wall_time)],
+      );
+    }
+  }
+
+  private pointInsert: { run(...args: unknown[]): unknown } | null = null;
+
+  private sqlitePointInsert(): { run(...args: unknown[]): unknown } {
+    if (!this.pointInsert) {
+      const db = (this.ds.driver as unknown as { databaseConnection: { prepare(sql: string): { run(...args: unknown[]): unknown } } }).databaseConnection;
+      this.pointInsert = db.prepare('INSERT INTO metric_points (run_id, seq, key, step, epoch, value, wall_time) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    }
+    return this.pointInsert;
   }
 
   async insertLogs(m: EntityManager, rows: Omit<RunLogEntity, 'id'>[]): Promise<void> {

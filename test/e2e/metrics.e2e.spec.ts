@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { EvaluationView, RunView } from '../../src/contracts/api.js';
 import type { Message } from '../../src/contracts/wire.js';
 import type { CompareResponse } from '../../src/metrics/compare.js';
-import { FakeWorker } from '../../bench/simulated-worker.js';
+import { SimulatedWorker } from '../../bench/simulated-worker.js';
 import { requirePostgres, startPostgres, type PostgresServer } from '../support/postgres.js';
 import { startSystem, TEST_WORKER_KEY, type System } from '../support/system.js';
 
@@ -37,12 +37,12 @@ const SECONDS: Record<string, number> = { a: 10, b: 12, c: 30 };
 
 describe.each(dbs)('metrics, comparison and export on $name', ({ url }) => {
   let sys: System;
-  let worker: FakeWorker;
+  let worker: SimulatedWorker;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
     sys = await startSystem({ localWorker: false, databaseUrl: await url() });
-    worker = new FakeWorker({ endpoint: sys.zmqEndpoint, key: TEST_WORKER_KEY, cpuSlots: 3 });
+    worker = new SimulatedWorker({ endpoint: sys.zmqEndpoint, key: TEST_WORKER_KEY, cpuSlots: 3 });
     await worker.connect();
     const created = await sys.api<{ experiment: { id: string }; runs: RunView[] }>('POST', '/api/experiments', {
       name: 'compare me',

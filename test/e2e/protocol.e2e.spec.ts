@@ -5,16 +5,16 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { HostView, RunMetricsView, RunView } from '../../src/contracts/api.js';
 import type { AssignContent, Message } from '../../src/contracts/wire.js';
 import { ZmqBroker } from '../../src/bridge/zmq-broker.adapter.js';
-import { FakeWorker } from '../../bench/simulated-worker.js';
+import { SimulatedWorker } from '../../bench/simulated-worker.js';
 import { startSystem, tinyExperiment, TEST_WORKER_KEY, type System } from '../support/system.js';
 
 jest.setTimeout(120_000);
 
 describe('wire protocol with simulated workers', () => {
   let sys: System;
-  const workers: FakeWorker[] = [];
-  const worker = async (opts: Partial<ConstructorParameters<typeof FakeWorker>[0]> = {}) => {
-    const w = new FakeWorker({ endpoint: sys.zmqEndpoint, key: TEST_WORKER_KEY, ...opts });
+  const workers: SimulatedWorker[] = [];
+  const worker = async (opts: Partial<ConstructorParameters<typeof SimulatedWorker>[0]> = {}) => {
+    const w = new SimulatedWorker({ endpoint: sys.zmqEndpoint, key: TEST_WORKER_KEY, ...opts });
     workers.push(w);
     await w.connect();
     return w;
@@ -70,7 +70,7 @@ describe('wire protocol with simulated workers', () => {
     const w = await worker();
     w.sendRaw([Buffer.from('garbage')]);
     w.sendRaw([Buffer.from('TY1'), Buffer.from('0'.repeat(64)), Buffer.from('{}'), Buffer.from('{}')]);
-    const other = new FakeWorker({ endpoint: sys.zmqEndpoint, key: 'a-different-key-entirely-0000' });
+    const other = new SimulatedWorker({ endpoint: sys.zmqEndpoint, key: 'a-different-key-entirely-0000' });
     workers.push(other);
     other.socket.connect(sys.zmqEndpoint);
     other.send('hello', other.hello());

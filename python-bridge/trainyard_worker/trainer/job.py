@@ -175,7 +175,9 @@ def validate_data(d: Any, field: str = "spec.data") -> dict[str, Any]:
         mean, std = n.get("mean"), n.get("std")
         for name, v in (("mean", mean), ("std", std)):
             if not isinstance(v, list) or len(v) not in (1, d["channels"]):
-                raise JobError(f"{field}.normalize.{name} must be a list of 1 or {d['channels']} numbers, got {v!r}")
+                want = "1 number" if d["channels"] == 1 else f"1 or {d['channels']} numbers (one per channel)"
+                raise JobError(f"{field}.normalize.{name} must be a list of {want} for data.channels "
+                               f"{d['channels']}, got {v!r}")
         d["normalize"] = {"mean": [_num(x, f"{field}.normalize.mean[{i}]") for i, x in enumerate(mean)],
                           "std": [_num(x, f"{field}.normalize.std[{i}]", 0, lo_open=True) for i, x in enumerate(std)]}
     d["augment"] = validate_augment(d["augment"], f"{field}.augment")

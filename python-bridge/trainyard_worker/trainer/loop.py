@@ -257,7 +257,8 @@ class Trainer:
                         for s in (ds.train, ds.test))
         self.aug = BatchAugment(d["augment"], in_size=(h, w), resize=d["resize"], stored_channels=ds.stored_channels,
                                 channels=ds.channels, normalize=d["normalize"], pixel_scale=ds.pixel_scale,
-                                device=dev, edge_is_zero=edge_zero)
+                                device=dev, edge_is_zero=edge_zero,
+                                resize_mode=os.environ.get("TRAINYARD_RESIZE_MODE") or None)
         self.batch = t["batch_size"]
         n = int(self.train_y.shape[0])
         self.shard_len = n // ctx.world_size if ctx.enabled else n
@@ -277,7 +278,9 @@ class Trainer:
         threads = torch.get_num_threads() if dev.type == "cpu" else None
         self.setup_note = (f"device {self.device_label}" + (f", {threads} CPU threads" if threads else "") +
                            f"; {amp_note}; channels_last {'on' if self.channels_last else 'off'}; compile {compiled}; "
-                           f"{self.steps_per_epoch} steps/epoch of {self.batch}; data {ds.source} "
+                           f"{self.steps_per_epoch} steps/epoch of {self.batch}; "
+                           + (f"resize {self.aug.resize_mode} (work {self.aug.work_h} px); " if self.aug.resize else "")
+                           + f"data {ds.source} "
                            f"{list(ds.train.x.shape)} {str(ds.train.x.dtype).replace('torch.', '')} on the device")
 
     # ---- checkpoints ---------------------------------------------------------------------------------

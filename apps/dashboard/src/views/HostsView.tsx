@@ -14,11 +14,13 @@ function tempClass(t: number | null): string {
   return '';
 }
 
-function DeviceRow({ d, runNames }: { d: HostDeviceView; runNames: Map<string, string> }) {
+function DeviceRow({ d, host, runNames }: { d: HostDeviceView; host: HostView; runNames: Map<string, string> }) {
   const s = d.stats;
+  // A CPU device often has no stats of its own; the host's CPU and RAM figures describe it.
+  const cpu = d.kind === 'cpu';
   const memTotal = s?.memory_total_mb ?? d.memory_total_mb ?? null;
-  const util = s?.utilization_pct ?? null;
-  const mem = s?.memory_used_mb ?? null;
+  const util = s?.utilization_pct ?? (cpu ? host.cpu_pct : null);
+  const mem = s?.memory_used_mb ?? (cpu ? host.mem_used_mb : null);
   const temp = s?.temperature_c ?? null;
   return (
     <div className="device" data-testid="device-row" data-index={d.index}>
@@ -93,7 +95,7 @@ export function HostsView({ hosts }: { hosts: Loadable<HostView[]> }) {
                 <span className={`badge host-${h.status}`}>{h.status}</span>
               </td>
               <td className="devices-cell">
-                {h.devices.length === 0 ? <span className="muted">no devices reported</span> : h.devices.map((d) => <DeviceRow key={`${d.kind}-${d.index}`} d={d} runNames={runNames} />)}
+                {h.devices.length === 0 ? <span className="muted">no devices reported</span> : h.devices.map((d) => <DeviceRow key={`${d.kind}-${d.index}`} d={d} host={h} runNames={runNames} />)}
               </td>
               <td className="num">{h.cpu_pct === null ? '—' : `${Math.round(h.cpu_pct)}%`}</td>
               <td className="num">{fmtMb(h.mem_used_mb)}</td>
