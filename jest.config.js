@@ -20,6 +20,8 @@ const common = {
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'] },
+    // pythonia keeps a bridge object on globalThis whose setters recurse under jest's soft globals
+    // cleanup; the e2e tests own their processes, so cleanup between files is not needed there.
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e.spec.ts'], testEnvironmentOptions: { globalsCleanup: 'off' } },
   ],
 };

@@ -41,7 +41,7 @@ interface LoadRequest {
 async function load(req: LoadRequest): Promise<Record<string, unknown>> {
   const workers: SimulatedWorker[] = [];
   for (let i = 0; i < WORKERS; i++) {
-    const w = new SimulatedWorker({ endpoint: req.endpoint, key: KEY, host: `bench-${i}`, cpuSlots: 1, heartbeatMs: 500 });
+    const w = new SimulatedWorker({ endpoint: req.endpoint, key: KEY, host: `bench-${i}`, cpuSlots: 1, heartbeatMs: 500, recordAcks: false });
     await w.connect();
     workers.push(w);
   }

@@ -18,6 +18,8 @@ export interface SimulatedWorkerOptions {
   autoAccept?: boolean;
   /** Send heartbeats every this many ms (0 = never; to simulate a dead host). */
   heartbeatMs?: number;
+  /** Keep acks for next() (tests); load generators only need lastAck/waitAck (default true). */
+  recordAcks?: boolean;
 }
 
 export class SimulatedWorker {
@@ -130,7 +132,7 @@ export class SimulatedWorker {
               w.resolve();
             }
           }
-          continue;
+          if (this.opts.recordAcks === false) continue;
         }
         if (m.header.type === 'assign' && this.opts.autoAccept !== false) {
           this.send('accepted', { run_id: (m.content as ContentByType['assign']).run_id });

@@ -78,11 +78,11 @@ def test_assign_runs_a_trainer_and_acks_shrink_the_spool(tmp_path: Path, orch: F
         assert [e.seq for e in agent.spool.pending("run-1")] == list(range(1, len(msgs) + 1))
         ack_all(orch, msgs[:3])
         orch.wait_for(lambda: [e.seq for e in agent.spool.pending("run-1")] == list(range(4, len(msgs) + 1)),
-                 what="partial ack")
+                      what="partial ack")
         ack_all(orch, msgs[3:])
         orch.wait_for(lambda: agent.spool.runs() == [], what="spool emptied by acks")
         orch.wait_for(lambda: "run-1" not in agent.active, what="trainer reaped")
-        orch.wait_for(lambda: not (tmp_path / "state" / "spool" / "run-1.jsonl").exists(), what="spool file compacted away")
+        orch.wait_for(lambda: not (tmp_path / "state" / "spool" / "run-1.jsonl").exists(), what="spool compacted")
         assert json.loads((run_dir / "state.json").read_text())["state"] == "finished"
         # the CPU slot is free again
         assign(orch, "run-2", make_spec("quick"))
@@ -111,7 +111,8 @@ def test_cancel_lets_the_trainer_finish_cancelled(tmp_path: Path, orch: FakeOrch
         pid = int(orch.wait_for(lambda: pidfile.exists() and pidfile.read_text(), what="trainer pid"))
         orch.send("cancel", {"run_id": "run-c", "reason": "user"})
         msgs = orch.collect_run("run-c")
-        assert [m.type for m in msgs[-2:]] == ["checkpoint", "finished"]
+        assert [m.type for m in msgs[-3:]] == ["log", "checkpoint", "finished"]
+        assert msgs[-3].content["message"] == "sigterms=1"
         assert msgs[-1].content["status"] == "cancelled"
         assert msgs[-1].content["error"] is None  # the trainer's own report, not the agent's
         orch.wait_for(lambda: not pid_alive(pid), what="trainer exit")
@@ -142,7 +143,7 @@ def test_cancel_escalates_to_sigkill_after_the_grace_period(tmp_path: Path, orch
         assert "SIGKILL" in fin.content["error"]
         assert fin.content["epochs_completed"] == 0
         assert not pid_alive(pid)
-        assert "run-k" not in agent.active
+        orch.wait_for(lambda: "run-k" not in agent.active, what="run released")
 
 
 def test_a_crashing_trainer_is_reported_failed_with_its_stderr(tmp_path: Path, orch: FakeOrchestrator) -> None:
@@ -397,9 +398,17 @@ def test_bad_trainer_events_are_ignored(tmp_path: Path, orch: FakeOrchestrator) 
         orch.handshake()
         assign(orch, "run-g", make_spec("garbage"))
         msgs = orch.collect_run("run-g")
-        assert [(m.type, m.header["seq"]) for m in msgs] == [("started", 1), ("log", 2), ("finished", 3)]
+        assert [(m.type, m.header["seq"]) for m in msgs] == [("started", 1), ("log", 2), ("metrics", 3), ("log", 4),
+                                                             ("log", 5), ("finished", 6)]
+        # what the orchestrator would refuse (and so never acknowledge) is repaired or replaced, never sent
+        assert msgs[2].content["points"] == [{"key": "train_loss", "step": 2, "epoch": 1, "value": 0.5, "wall_time": 2}]
+        assert msgs[3].content["level"] == "warning" and "invalid evaluation" in msgs[3].content["message"]
+        assert msgs[4].content["level"] == "info" and len(msgs[4].content["message"]) <= 100_000
+        assert msgs[5].content["status"] == "failed" and "great" in msgs[5].content["error"]
+        assert msgs[5].content["epochs_completed"] == 0
+        # 6 malformed events + 1 replaced + 1 after finished (counted as such or as for a run no longer here)
+        orch.wait_for(lambda: agent.counters["bad_events"] == 8, what="bad events counted")
         orch.wait_for(lambda: "run-g" not in agent.active, what="trainer reaped")
-        assert agent.counters["bad_events"] == 7
         assert agent.state == "ready"
 
 
@@ -415,3 +424,17 @@ def test_messages_refused_by_a_full_queue_are_sent_later_in_order(tmp_path: Path
         msgs = orch.collect_run("run-f", timeout=60)
         assert [m.header["seq"] for m in msgs] == list(range(1, count + 4))
         assert agent.counters["reconnects"] == 0
+
+
+def test_stopping_the_agent_during_a_cancel_does_not_signal_the_trainer_twice(tmp_path: Path,
+                                                                             orch: FakeOrchestrator) -> None:
+    with running_agent(agent_config(tmp_path, orch)) as agent:
+        orch.handshake()
+        assign(orch, "run-2x", make_spec("sleep"))
+        orch.expect("log", lambda m: m.header["run_id"] == "run-2x")
+        orch.send("cancel", {"run_id": "run-2x", "reason": "user"})
+        orch.wait_for(lambda: agent.active["run-2x"].cancel_reason, what="cancel handled")
+        agent.stop()  # shutdown while the trainer is still writing its final checkpoint
+        msgs = orch.collect_run("run-2x")
+        assert msgs[-3].content["message"] == "sigterms=1"
+        assert msgs[-1].content["status"] == "cancelled"

@@ -81,7 +81,12 @@ if mode == "garbage":
     push.send(json.dumps({"run_id": "someone-else", "type": "log", "content": {}}).encode())
     send("explode", {})
     send("progress", {"epoch": "x"})
-    send("finished", {"status": "succeeded", "error": None, "epochs_completed": 1})
+    send("metrics", {"points": [{"key": "train_loss", "step": 1, "epoch": 1, "value": float("nan"), "wall_time": 1.0},
+                                {"key": "train_loss", "step": 2, "epoch": 1, "value": 0.5, "wall_time": 2.0}]})
+    send("evaluation", {"epoch": 1, "split": "test", "class_names": ["a", "b"], "matrix": [[1, 2]],
+                        "misclassified": [], "loss": 0.1, "samples": 3})
+    send("log", {"level": "loud", "message": "y" * 200_000})
+    send("finished", {"status": "great", "error": None, "epochs_completed": "1"})
     send("metrics", {"points": []})
     bye(0)
 if mode == "flood":
@@ -99,6 +104,8 @@ if mode == "crash":
 send("progress", {"epoch": 2, "step": 5, "steps_per_epoch": 10})
 while not stop:
     time.sleep(0.02)
+time.sleep(0.3)  # a second SIGTERM arriving now would be counted
+send("log", {"level": "info", "message": f"sigterms={len(stop)}"})
 send("checkpoint", {"epoch": 2, "path": "final.pt", "bytes": 1, "final": True})
 send("finished", {"status": "cancelled", "error": None, "epochs_completed": 2})
 bye(0)

@@ -61,7 +61,7 @@ def test_tensor_files_arbitrary_float_kept_as_float_and_gray_nhw_accepted(tmp_pa
     (lambda: (torch.rand(5, 36, 36, 3), torch.zeros(5)), "NHWC"),
     (lambda: (torch.rand(5, 2, 36, 36), torch.zeros(5)), "1 or 3 channels"),
     (lambda: (torch.rand(5), torch.zeros(5)), "expected images shaped"),
-    (lambda: (torch.rand(5, 3, 8, 8), torch.zeros(4)), "5 images but 4 labels"),
+    (lambda: (torch.rand(5, 3, 8, 8), torch.zeros(4)), "5 images but "),
     (lambda: (torch.rand(5, 3, 8, 8), torch.tensor([0, 1, 2, 3, 12])), "label 12 is out of range for 10 classes"),
     (lambda: (torch.rand(5, 3, 8, 8), torch.tensor([0, 1, -1, 3, 2])), "negative label -1"),
     (lambda: (torch.rand(5, 3, 8, 8).index_put_((torch.tensor([3]),), torch.tensor(float("nan"))), torch.zeros(5)),
@@ -77,6 +77,8 @@ def test_bad_tensor_files_name_the_file_and_the_problem(tmp_path, make, message)
         load_dataset(spec(source="tensor-files", path=str(root)), num_classes=10)
     assert message in str(e.value)
     assert "train_" in str(e.value)
+    if "label" in message or "whole" in message:
+        assert "train_labels.pt" in str(e.value)
 
 
 def test_truncated_and_missing_tensor_files(tmp_path):

@@ -185,3 +185,54 @@ def test_js_number_agrees_with_float_parsing() -> None:
         x = rng.uniform(-1, 1) * 10 ** rng.randint(-320, 300)
         text = protocol.js_number(x)
         assert float(text) == x  # round-trips exactly
+
+
+# ---- outbound trainer events: what the orchestrator's validator accepts ----------------------------
+
+def test_sanitize_keeps_valid_events_untouched() -> None:
+    events = {
+        "started": {"pid": 1, "device": "cpu", "attempt": 1, "resumed_from_epoch": None, "params": 11689512,
+                    "dataset": {"fingerprint": "f", "train_size": 10, "test_size": 5, "class_names": ["a"],
+                                "input_shape": [3, 36, 36]}},
+        "metrics": {"points": [{"key": "train_loss", "step": 3, "epoch": 1, "value": 0.25, "wall_time": 1.5}]},
+        "log": {"level": "error", "message": "boom"},
+        "evaluation": {"epoch": 1, "split": "test", "class_names": ["a", "b"], "matrix": [[3, 1], [0, 4]],
+                       "misclassified": [{"index": 7, "true": 0, "pred": 1}], "loss": 0.5, "samples": 8},
+        "checkpoint": {"epoch": 1, "path": "/x/ckpt.pt", "bytes": 1024, "final": False},
+        "finished": {"status": "skipped", "error": "no weights in ~/.cache/torch", "epochs_completed": 0},
+    }
+    for type_, content in events.items():
+        assert protocol.sanitize_run_event(type_, content) == (type_, content)
+
+
+def test_sanitize_repairs_what_it_can() -> None:
+    t, c = protocol.sanitize_run_event("metrics", {"points": [
+        {"key": "a", "step": 1, "epoch": 1, "value": float("nan"), "wall_time": 1.0},
+        {"key": "a", "step": 1, "epoch": 1, "value": None, "wall_time": 1.0},
+        {"key": "b" * 65, "step": 1, "epoch": 1, "value": 1.0, "wall_time": 1.0},
+        {"key": "a", "step": 1.5, "epoch": 1, "value": 1.0, "wall_time": 1.0},
+        {"key": "ok", "step": 2.0, "epoch": 1, "value": 2.0, "wall_time": 1.0}]})
+    assert t == "metrics" and [p["key"] for p in c["points"]] == ["ok"]
+    t, c = protocol.sanitize_run_event("log", {"level": "LOUD", "message": "z" * 200_000})
+    assert t == "log" and c["level"] == "info" and len(c["message"]) <= protocol.MAX_LOG_MESSAGE
+    assert c["message"].endswith("[truncated]")
+    t, c = protocol.sanitize_run_event("finished", {"status": "ok", "error": 5, "epochs_completed": -1}, 3)
+    assert t == "finished" and c["status"] == "failed" and "'ok'" in c["error"] and c["epochs_completed"] == 3
+    t, c = protocol.sanitize_run_event("finished", {"status": "cancelled", "error": None, "epochs_completed": 2})
+    assert c == {"status": "cancelled", "error": None, "epochs_completed": 2}
+
+
+@pytest.mark.parametrize("type_,content,field", [
+    ("metrics", {"points": [{"key": "a", "step": 1, "epoch": 1, "value": float("inf"), "wall_time": 1}]}, "point"),
+    ("metrics", {"points": "x"}, "points"),
+    ("evaluation", {"epoch": 1, "class_names": ["a"], "matrix": [[1, 2]], "misclassified": [], "loss": 0.1,
+                    "samples": 3}, "matrix"),
+    ("evaluation", {"epoch": 1, "class_names": ["a"], "matrix": [[1]], "misclassified": [], "loss": None,
+                    "samples": 1}, "loss"),
+    ("checkpoint", {"epoch": 1, "path": "p", "bytes": 1, "final": "yes"}, "final"),
+    ("started", {"pid": 1, "device": "cpu", "attempt": 1, "params": 1, "dataset": {}}, "dataset"),
+])
+def test_sanitize_replaces_the_unrepairable_with_a_warning(type_: str, content: dict, field: str) -> None:
+    t, c = protocol.sanitize_run_event(type_, content)
+    assert t == "log" and c["level"] == "warning"
+    assert f"invalid {type_}" in c["message"] and field in c["message"]

@@ -103,11 +103,11 @@ def test_acked_entries_are_not_replayed_after_a_restart(tmp_path: Path) -> None:
 
 def test_run_ids_cannot_escape_the_folder(tmp_path: Path) -> None:
     s = Spool(tmp_path)
-    for bad in ("../x", "a/b", "", ".hidden", "x" * 200, "a..b", 5):
+    for bad in ("../x", "a/b", "", ".hidden", "x" * 65, "a..b", 5):
         assert not valid_run_id(bad)
         with pytest.raises(ValueError):
             s.add(bad, "log", {})  # type: ignore[arg-type]
-    assert valid_run_id("0b5c8a54-1f2e-4c1e-9f1a-2d3c4b5a6e7f") and valid_run_id("run_1.a")
+    assert valid_run_id("0b5c8a54-1f2e-4c1e-9f1a-2d3c4b5a6e7f") and valid_run_id("run_1.a") and valid_run_id("x" * 64)
     (tmp_path / "spool" / "..evil.jsonl").write_text('{"seq":1}\n')
     assert Spool(tmp_path).runs() == []
 
@@ -124,3 +124,17 @@ def test_unreadable_meta_is_not_fatal(tmp_path: Path) -> None:
     (tmp_path / "spool" / "r1.meta.json").write_text("{oops")
     s = Spool(tmp_path)
     assert s.next_seq("r1") == 1
+
+
+def test_start_at_continues_numbering_from_the_orchestrators_first_seq(tmp_path):
+    # A run resumed on this worker after attempt 1 ran elsewhere: seqs 1..41 are already stored.
+    sp = Spool(tmp_path, fsync=False)
+    sp.start_at("run-a", 42)
+    assert sp.next_seq("run-a") == 42
+    assert sp.add("run-a", "log", {"level": "info", "message": "x"}).seq == 42
+    sp.close()
+    again = Spool(tmp_path, fsync=False)
+    assert again.next_seq("run-a") == 43
+    # Never moves backwards.
+    again.start_at("run-a", 5)
+    assert again.next_seq("run-a") == 43

@@ -144,7 +144,23 @@ class Agent:
             self._teardown()
         return 0
 
+    def _remove_stale_endpoints(self) -> None:
+        """ipc files of agents that were SIGKILLed (they could not clean up) pile up in /tmp otherwise."""
+        if self.cfg.events_endpoint is not None:
+            return
+        for path in Path("/tmp").glob("trainyard-*-*.ipc"):
+            try:
+                pid = int(path.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+
     def _setup(self) -> None:
+        self._remove_stale_endpoints()
         self._pull = self.ctx.socket(zmq.PULL)
         self._pull.linger = 0
         self._pull.bind(self.events_endpoint)
@@ -407,7 +423,7 @@ class Agent:
             return "the worker is shutting down"
         run_id, spec, devices = c["run_id"], c["spec"], c["devices"]
         if not valid_run_id(run_id):
-            return "run_id must be 1-128 characters of letters, digits, '.', '_' or '-'"
+            return "run_id must be 1-64 characters of letters, digits, '.', '_' or '-'"
         for section in ("model", "data", "optim", "train", "resources"):
             if not isinstance(spec.get(section), dict):
                 return f"spec.{section} must be an object"
@@ -468,6 +484,9 @@ class Agent:
         run_dir = (self.state_dir / "runs" / run_id).resolve()
         job_path = run_dir / "job.json"
         try:
+            first_seq = c.get("first_seq")
+            if isinstance(first_seq, int) and first_seq > 0:
+                self.spool.start_at(run_id, first_seq)
             run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_json(job_path, {"run_id": run_id, "attempt": attempt, "spec": c["spec"],
                                          "devices": devices, "resume_from": c.get("resume_from"),
@@ -534,14 +553,17 @@ class Agent:
         if run is None:
             log.info("cancel for run %s, which is not running here", run_id)
             return
-        if run.cancel_reason is None:
-            run.cancel_reason = reason
-        if run.exited_at is None:
-            run.proc.terminate()
-            deadline = time.monotonic() + self.cfg.cancel_grace_s
-            run.cancel_deadline = min(run.cancel_deadline or deadline, deadline)
-            log.info("run %s: SIGTERM sent (%s); SIGKILL in %.0f s if still running", run_id, reason,
-                     self.cfg.cancel_grace_s)
+        if run.exited_at is not None:
+            return
+        if run.cancel_reason is not None:
+            # Already stopping: a second SIGTERM would tell the trainer to skip its final checkpoint.
+            log.info("run %s: already stopping (%s)", run_id, run.cancel_reason)
+            return
+        run.cancel_reason = reason
+        run.proc.terminate()
+        run.cancel_deadline = time.monotonic() + self.cfg.cancel_grace_s
+        log.info("run %s: SIGTERM sent (%s); SIGKILL in %.0f s if still running", run_id, reason,
+                 self.cfg.cancel_grace_s)
 
     def _begin_shutdown(self, now: float) -> None:
         self._shutting_down = True
@@ -617,7 +639,8 @@ class Agent:
             self._bad_event("expected one frame of at most 4 MiB")
             return
         try:
-            ev = protocol.parse_json(frames[0])
+            # Lenient on NaN/Infinity (Python's json writes them); sanitize_run_event removes them below.
+            ev = json.loads(frames[0].decode("utf-8", errors="replace"))
         except (ValueError, RecursionError) as e:
             self._bad_event(f"not JSON ({e})")
             return
@@ -643,11 +666,14 @@ class Agent:
         if run.finished_sent:
             self._bad_event(f"run {run.run_id}: {type_} after finished")
             return
-        self._track_epochs(run, type_, content)
-        if type_ == "finished":
+        sent_type, content = protocol.sanitize_run_event(type_, content, run.epochs_completed)
+        if sent_type != type_:
+            self._bad_event(f"run {run.run_id}: invalid {type_} replaced by a warning log")
+        self._track_epochs(run, sent_type, content)
+        if sent_type == "finished":
             self._finish(run, content)
         else:
-            self._emit(run.run_id, type_, content)
+            self._emit(run.run_id, sent_type, content)
 
     def _track_epochs(self, run: ActiveRun, type_: str, content: dict[str, Any]) -> None:
         """epochs_completed as last known, for a `finished` the agent may have to write itself."""

@@ -62,8 +62,8 @@ def validate(c: AgentConfig) -> None:
         raise ConfigError(f"--connect: expected an endpoint like tcp://127.0.0.1:5555, got {c.connect!r}")
     if not c.key:
         raise ConfigError(f"no worker key: set {KEY_ENV} or pass --key-file PATH")
-    if not c.host or len(c.host) > 255:
-        raise ConfigError("--host must be a non-empty name of at most 255 characters")
+    if not c.host or len(c.host) > 200:
+        raise ConfigError("--host must be a non-empty name of at most 200 characters")
     for label in c.labels:
         if not _LABEL.match(label):
             raise ConfigError(f"--labels: invalid label {label!r} (letters, digits, . _ : -; at most 64)")

@@ -325,3 +325,100 @@ def validate_inbound(type_: str, content: dict[str, Any]) -> dict[str, Any]:
         c["reason"] = reason
     # heartbeat: an empty object; anything in it is ignored.
     return c
+
+
+# ---- what the worker sends: trainer events checked before they get a seq ---------------------------
+#
+# The orchestrator drops run-scoped content that does not fit its schema (src/bridge/message.validation.ts)
+# without acknowledging it, and it acknowledges only the highest contiguous seq: one such message would
+# stall acknowledgement of the run for good. So trainer events are checked here, with the same rules,
+# BEFORE a seq is assigned: fixable problems are fixed (non-finite metric points dropped, over-long log
+# messages cut), and an event that cannot be fixed is replaced by a warning `log` naming the problem.
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_LOG_MESSAGE = 100_000
+MAX_METRIC_KEY = 64
+MAX_PATH = 4096
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int_list(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_int(x) for x in v)
+
+
+def sanitize_run_event(type_: str, content: dict[str, Any], epochs_known: int = 0) -> tuple[str, dict[str, Any]]:
+    """(type, content) safe to send for a trainer event of a run-scoped type.
+
+    Raises nothing; returns ("log", {level: "warning", ...}) when the event cannot be repaired.
+    """
+    try:
+        return type_, _sanitize(type_, content, epochs_known)
+    except ContentError as e:
+        message = f"the worker dropped an invalid {type_} event from the trainer: {e}"
+        return "log", {"level": "warning", "message": message[:MAX_LOG_MESSAGE]}
+
+
+def _sanitize(type_: str, c: dict[str, Any], epochs_known: int) -> dict[str, Any]:
+    if type_ == "finished":  # never dropped: the run must end
+        out = dict(c)
+        if out.get("status") not in FINISHED_STATUSES:
+            out["error"] = f"trainer reported an invalid status {str(out.get('status'))[:100]!r}; " + str(out.get("error"))
+            out["status"] = "failed"
+        if out.get("error") is not None and not isinstance(out["error"], str):
+            out["error"] = str(out["error"])
+        if not _is_int(out.get("epochs_completed")) or out["epochs_completed"] < 0:
+            out["epochs_completed"] = epochs_known
+        return out
+    if type_ == "log":
+        out = dict(c)
+        if out.get("level") not in LOG_LEVELS:
+            out["level"] = "info"
+        msg = out.get("message")
+        msg = msg if isinstance(msg, str) else js_dumps(msg) if msg is not None else ""
+        out["message"] = msg if len(msg) <= MAX_LOG_MESSAGE else msg[: MAX_LOG_MESSAGE - 15] + " ...[truncated]"
+        return out
+    if type_ == "metrics":
+        pts = c.get("points")
+        _need(isinstance(pts, list), "points must be a list")
+        good = [p for p in pts if isinstance(p, dict) and isinstance(p.get("key"), str)
+                and 0 < len(p["key"]) <= MAX_METRIC_KEY and _is_int(p.get("step")) and _is_int(p.get("epoch"))
+                and _finite(p.get("value")) and _finite(p.get("wall_time"))]
+        _need(bool(good), f"none of its {len(pts)} point(s) is valid (finite value and wall_time, integer step "
+                          "and epoch, key of 1-64 chars)")
+        return c if len(good) == len(pts) else {**c, "points": good}
+    if type_ == "started":
+        _need(_is_int(c.get("pid")), "pid must be an integer")
+        _need(isinstance(c.get("device"), str), "device must be a string")
+        _need(_is_int(c.get("attempt")), "attempt must be an integer")
+        _need(_finite(c.get("params")), "params must be a finite number")
+        ds = c.get("dataset")
+        _need(isinstance(ds, dict), "dataset must be an object")
+        _need(_is_int(ds.get("train_size")) and _is_int(ds.get("test_size")), "dataset sizes must be integers")
+        names = ds.get("class_names")
+        _need(isinstance(names, list) and all(isinstance(n, str) for n in names),
+              "dataset.class_names must be a list of strings")
+        return c
+    if type_ == "evaluation":
+        _need(_is_int(c.get("epoch")), "epoch must be an integer")
+        names = c.get("class_names")
+        _need(isinstance(names, list) and all(isinstance(n, str) for n in names), "class_names must be strings")
+        m = c.get("matrix")
+        _need(isinstance(m, list) and all(_int_list(r) and len(r) == len(m) for r in m)
+              and all(x >= 0 for r in m for x in r), "matrix must be a square matrix of counts >= 0")
+        mis = c.get("misclassified")
+        _need(isinstance(mis, list) and all(isinstance(x, dict) and _is_int(x.get("index")) and _is_int(x.get("true"))
+                                            and _is_int(x.get("pred")) for x in mis),
+              "misclassified must be a list of {index, true, pred} integers")
+        _need(_finite(c.get("loss")), f"loss must be a finite number, got {c.get('loss')!r}")
+        _need(_is_int(c.get("samples")), "samples must be an integer")
+        return c
+    if type_ == "checkpoint":
+        _need(_is_int(c.get("epoch")), "epoch must be an integer")
+        _need(isinstance(c.get("path"), str) and len(c["path"]) <= MAX_PATH, "path must be a string of at most 4096")
+        _need(_finite(c.get("bytes")), "bytes must be a finite number")
+        _need(isinstance(c.get("final"), bool), "final must be a boolean")
+        return c
+    return c

@@ -28,7 +28,8 @@ from .protocol import js_dumps, now_iso
 
 log = logging.getLogger("trainyard.spool")
 
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# At most 64 characters: the orchestrator refuses a hello that lists a longer run id.
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Rewrite a file once this many acknowledged lines sit in it and they outnumber the live ones.
 COMPACT_MIN_DEAD = 64
 
@@ -111,6 +112,20 @@ class Spool:
     def add(self, run_id: str, type_: str, content: dict[str, Any]) -> SpoolEntry:
         """append() with the run's next seq."""
         return self.append(run_id, self.next_seq(run_id), type_, content)
+
+    def start_at(self, run_id: str, first_seq: int) -> None:
+        """Make the run's next seq at least first_seq (the orchestrator chooses it per attempt).
+
+        Seqs below first_seq were stored by the orchestrator in an earlier attempt, possibly on another
+        worker, so they count as acknowledged here. Persisted at once so a restart keeps numbering.
+        """
+        run = self._run(run_id)
+        if first_seq - 1 <= run.last_seq:
+            return
+        run.last_seq = first_seq - 1
+        run.acked = max(run.acked, first_seq - 1)
+        run.entries = [e for e in run.entries if e.seq > run.acked]
+        self._compact(run_id, run)
 
     def ack(self, run_id: str, seq: int) -> int:
         """Drop entries with seq <= seq. Returns how many were dropped. The file is compacted lazily."""

@@ -13,7 +13,7 @@ export class PythonBridgeTimeout extends PythonBridgeError {}
 
 interface PythoniaModule {
   python: ((file: string) => Promise<Record<string, (...a: unknown[]) => Promise<unknown>>>) & { exit(): void };
-  com: { proc: import('node:child_process').ChildProcess | null; start(): void };
+  com: { proc: import('node:child_process').ChildProcess | null; start(): void; write(what: unknown, cb?: unknown): void };
 }
 
 const ENTRY = join(REPO_ROOT, 'python-bridge', 'trainyard_worker', 'introspect_entry.py');
@@ -25,6 +25,12 @@ export class PythoniaService implements OnModuleDestroy {
   private mod: Promise<Record<string, (...a: unknown[]) => Promise<unknown>>> | null = null;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly watched = new WeakSet<object>();
+  /**
+   * Module proxies of Python children we discarded. pythonia frees a proxy's Python object when the
+   * proxy is garbage-collected, by object id; ids restart in a new child, so a late free of an old
+   * proxy could free the new child's module. Keeping them referenced means no such free is ever sent.
+   */
+  private readonly retired: unknown[] = [];
 
   constructor(@Inject(AppConfig) private readonly config: AppConfig) {}
 
@@ -42,6 +48,8 @@ export class PythoniaService implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.reset();
+    // pythonia's GC interval is not unref'd; without this the process could not exit on its own.
+    (globalThis as { __pythonBridge?: { end?: () => void } }).__pythonBridge?.end?.();
   }
 
   /** Calls are serialized: the bridge child answers one request at a time anyway. */
@@ -87,6 +95,13 @@ export class PythoniaService implements OnModuleDestroy {
       // CommonJS module: its exports object is the default export under ESM.
       const imported = (await import('pythonia')) as unknown as { default?: PythoniaModule } & PythoniaModule;
       this.lib = imported.default ?? imported;
+      // pythonia's periodic GC task writes to the child even after it is gone (a TypeError thrown
+      // from a timer, which would take the whole orchestrator down). Drop writes while no child runs.
+      const com = this.lib.com;
+      const write = com.write.bind(com);
+      com.write = (what, cb) => {
+        if (com.proc) write(what, cb);
+      };
     }
     if (!this.mod || !this.lib.com.proc) this.mod = this.lib.python(ENTRY);
     const lib = this.lib;
@@ -98,6 +113,7 @@ export class PythoniaService implements OnModuleDestroy {
         if (lib.com.proc === proc) {
           this.log.warn(`python bridge child exited (${code}); it restarts on the next call`);
           lib.com.proc = null;
+          if (this.mod) this.retired.push(this.mod);
           this.mod = null;
         }
       });
@@ -106,6 +122,7 @@ export class PythoniaService implements OnModuleDestroy {
   }
 
   private reset(): void {
+    if (this.mod) this.retired.push(this.mod);
     this.mod = null;
     const proc = this.lib?.com.proc;
     if (this.lib && proc) {

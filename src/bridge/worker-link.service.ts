@@ -28,7 +28,7 @@ export class WorkerLinkService {
   ) {}
 
   start(): void {
-    this.broker.onMessage((peer, msg) => this.handle(peer, msg));
+    this.broker.onMessage((peer, msg, invalid) => this.handle(peer, msg, invalid));
     this.timer = setInterval(() => void this.tick().catch((e: Error) => this.log.error(e.message)), this.config.heartbeatMs);
     this.timer.unref?.();
   }
@@ -38,8 +38,9 @@ export class WorkerLinkService {
     this.timer = null;
   }
 
-  private handle(peer: Buffer, msg: Message): void {
+  private handle(peer: Buffer, msg: Message, invalid?: string): void {
     const type = msg.header.type;
+    if (invalid && !RUN_SCOPED_TYPES.includes(type)) return;
     if (type === 'hello') {
       this.helloChain = this.helloChain.then(() => this.hello(peer, msg.header.session, msg.content as HelloContent)).catch((e: Error) => this.log.error(`hello failed: ${e.stack ?? e.message}`));
       return;
@@ -51,7 +52,7 @@ export class WorkerLinkService {
       return;
     }
     if (RUN_SCOPED_TYPES.includes(type)) {
-      this.ingest.enqueue(peer, hostId, msg);
+      this.ingest.enqueue(peer, hostId, msg, invalid);
       return;
     }
     switch (type) {

@@ -2,11 +2,15 @@
 // counts bad ones, and hands typed messages to one handler. No protocol logic lives here.
 import { Logger } from '@nestjs/common';
 import * as zmq from 'zeromq';
-import type { ContentByType, Message, MessageType } from '../contracts/wire.js';
+import { RUN_SCOPED_TYPES, type ContentByType, type Message, type MessageType } from '../contracts/wire.js';
 import { DecodeError, decode, encode, makeHeader } from './envelope.codec.js';
 import { validateContent } from './message.validation.js';
 
-export type MessageHandler = (peer: Buffer, message: Message) => void;
+/**
+ * `invalid` is set for a run-scoped message whose content failed validation: it still has to be
+ * acknowledged (acks are contiguous), so it goes to the handler marked rather than being dropped.
+ */
+export type MessageHandler = (peer: Buffer, message: Message, invalid?: string) => void;
 
 export interface BrokerCounters {
   received: number;
@@ -95,11 +99,11 @@ export class ZmqBroker {
         const invalid = validateContent(message.header.type, message.content);
         if (invalid) {
           this.drop('content', `${message.header.type}: ${invalid}`);
-          continue;
+          if (!RUN_SCOPED_TYPES.includes(message.header.type)) continue;
         }
         this.counters.received++;
         try {
-          this.handler(peer, message);
+          this.handler(peer, message, invalid ?? undefined);
         } catch (e) {
           this.log.error(`handler failed for ${message.header.type}: ${(e as Error).stack ?? e}`);
         }

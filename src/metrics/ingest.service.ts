@@ -31,6 +31,8 @@ interface Incoming {
   peer: Buffer;
   hostId: string;
   msg: Message;
+  /** Content failed validation: recorded (so acks stay contiguous) but not applied. */
+  invalid?: string;
 }
 
 interface Contiguity {
@@ -71,8 +73,8 @@ export class IngestService {
     private readonly live: LiveService,
   ) {}
 
-  enqueue(peer: Buffer, hostId: string, msg: Message): void {
-    this.queue.push({ peer, hostId, msg });
+  enqueue(peer: Buffer, hostId: string, msg: Message, invalid?: string): void {
+    this.queue.push({ peer, hostId, msg, invalid });
     this.schedule();
   }
 
@@ -106,7 +108,7 @@ export class IngestService {
     let points = 0;
     while (n < this.queue.length && n < MAX_BATCH_MESSAGES && points < MAX_BATCH_POINTS) {
       const m = this.queue[n++].msg;
-      if (m.header.type === 'metrics') points += (m.content as MetricsContent).points.length;
+      if (m.header.type === 'metrics' && Array.isArray((m.content as MetricsContent).points)) points += (m.content as MetricsContent).points.length;
     }
     const batch = this.queue.splice(0, n);
     if (!batch.length) return;
@@ -169,7 +171,10 @@ export class IngestService {
           const fresh = items.filter((i) => !existing.has(i.msg.header.seq as number));
           this.stats.duplicates += items.length - fresh.length;
           if (!fresh.length) continue;
-          await this.metrics.insertReceipts(m, fresh.map((i) => ({ run_id: runId, seq: i.msg.header.seq as number, type: i.msg.header.type })));
+          await this.metrics.insertReceipts(
+            m,
+            fresh.map((i) => ({ run_id: runId, seq: i.msg.header.seq as number, type: i.invalid ? 'invalid' : i.msg.header.type })),
+          );
 
           const points: StoredPoint[] = [];
           const last: Record<string, number | null> = { ...run.last };
@@ -179,6 +184,10 @@ export class IngestService {
             const seq = item.msg.header.seq as number;
             const type = item.msg.header.type;
             this.stats.messages++;
+            if (item.invalid) {
+              this.stats.invalid++;
+              continue;
+            }
             if (type === 'metrics') {
               const pts = (item.msg.content as MetricsContent).points;
               const stored = pts.map((p) => ({ seq, key: p.key, step: p.step, epoch: p.epoch, value: p.value, wall_time: p.wall_time }));

@@ -51,13 +51,18 @@ describe('wire protocol with simulated workers', () => {
     w.send('metrics', { points: [point(1)] }, { run_id: runId, seq: 2 }); // replay after "reconnect": dropped
 
     w.send('evaluation', { epoch: 1, split: 'test', class_names: ['a', 'b'], matrix: [[3, 1], [2, 4]], misclassified: [{ index: 5, true: 0, pred: 1 }], loss: 0.5, samples: 10 }, { run_id: runId, seq: 5 });
-    w.send('finished', { status: 'succeeded', error: null, epochs_completed: 1 }, { run_id: runId, seq: 6 });
+    // Invalid content is not applied, but its seq is recorded: acks must not stall behind it.
+    w.send('metrics', { points: [{ key: 'bad', step: 1.5, epoch: 1, value: 1, wall_time: 1 }] }, { run_id: runId, seq: 6 });
+    w.send('finished', { status: 'succeeded', error: null, epochs_completed: 1 }, { run_id: runId, seq: 7 });
     const done = await sys.waitForRun(runId, (r) => r.status === 'succeeded', 10_000);
+    ack = (await w.next((m) => m.header.type === 'ack' && (m.content as { seq: number }).seq >= 7)) as Message<'ack'>;
+    expect(ack.content.seq).toBe(7);
     const m = (await sys.api<RunMetricsView>('GET', `/api/runs/${runId}/metrics`)).body;
     // The second message with seq 2 (step 2) was a duplicate: no step 2 exists.
     expect(m.series.train_loss.step).toEqual([1, 3, 4]);
     expect(m.series.train_loss.value).toEqual([1, 1 / 3, 1 / 4]);
-    expect(m.last_seq).toBe(6);
+    expect(m.last_seq).toBe(7);
+    expect(Object.keys(m.series)).toEqual(['train_loss']);
     // Macro F1 from the counts (class a: P=3/5, R=3/4; class b: P=4/5, R=4/6), computed in TS.
     const f1a = (2 * (3 / 5) * (3 / 4)) / (3 / 5 + 3 / 4);
     const f1b = (2 * (4 / 5) * (4 / 6)) / (4 / 5 + 4 / 6);

@@ -109,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     from .data import DataError  # noqa: PLC0415
     from .distributed import init_distributed, shutdown  # noqa: PLC0415
     from .model import WeightsError  # noqa: PLC0415
-    from .loop import Outcome, Trainer, cpu_threads  # noqa: PLC0415
+    from .loop import Outcome, Trainer, cpu_threads, tune_malloc  # noqa: PLC0415
 
     torch.set_num_threads(cpu_threads(int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)))
+    tune_malloc()
     EXPECTED = (JobError, DataError, CheckpointError, WeightsError)
     rank = int(os.environ.get("RANK", "0") or 0)
     events = open_events(job["run_id"], rank)

@@ -12,8 +12,9 @@ Resize: torchvision resizes first (bilinear) and then rotates the 224x224 image.
 default on CUDA, where full-size passes are cheap) does the same: bilinear resize, then the one composed
 resampling at full size. `resize_mode="fast"` (the default on CPU, where memory bandwidth is the limit) lets
 the composed matrix sample the small source directly with bilinear interpolation (= the resize) at a working
-resolution of at most 3x the source, and a final bilinear upsample, with the normalisation already applied,
-writes the full-size batch once. Its output is slightly smoother than torchvision's (image gradients about 9%
+resolution of about 3x the source (112 px for 36 -> 224, so that the final bilinear upsample is an exact,
+separable 2x), and the normalisation (with the 1 -> 3 channel write for grayscale) writes the full-size batch
+once. Its output is slightly smoother than torchvision's (image gradients about 9%
 lower at 36 -> 224 px, pixel statistics within 2%; measured in tests/test_augment.py).
 
 Normalisation is folded into the last write (scale and bias per channel), and a grayscale source that the
@@ -49,7 +50,12 @@ class BatchAugment:
         if self.resize_mode not in ("exact", "fast"):
             raise ValueError(f"resize_mode must be exact or fast, got {self.resize_mode!r}")
         if self.resize and self.resize_mode == "fast":
-            s = min(self.resize, int(math.ceil(max_work_factor * max(self.h, self.w))))
+            src = max(self.h, self.w)
+            half = self.resize // 2
+            if self.resize % 2 == 0 and src <= half <= (max_work_factor + 1) * src:
+                s = half  # an exact 2x bilinear upsample is separable and three times cheaper than interpolate
+            else:
+                s = min(self.resize, int(math.ceil(max_work_factor * src)))
             self.work_h = self.work_w = max(s, 1)
         else:
             self.work_h, self.work_w = self.out_h, self.out_w
@@ -110,6 +116,8 @@ class BatchAugment:
     def _upsample(self, v: torch.Tensor) -> torch.Tensor:
         if (v.shape[2], v.shape[3]) == (self.out_h, self.out_w):
             return v
+        if (2 * v.shape[2], 2 * v.shape[3]) == (self.out_h, self.out_w):
+            return upsample2x(v)
         return F.interpolate(v, size=(self.out_h, self.out_w), mode="bilinear", align_corners=False)
 
     def train(self, x: torch.Tensor, generator: torch.Generator | None = None,
@@ -134,12 +142,18 @@ class BatchAugment:
             # (an all-zero image border makes zero padding identical to edge clamping plus the fill)
             v = F.grid_sample(xf, grid, mode="bilinear" if self.resize else self.mode, padding_mode="zeros",
                               align_corners=False)
-        return self._upsample(self._normalise(v))
+        return self._finish(v)
 
     def eval(self, x: torch.Tensor) -> torch.Tensor:
-        xf = x.float() if x.dtype != torch.float32 else x.clone()
-        # normalising before the bilinear resize is exact: both are linear, and resize has no zero padding
-        return self._upsample(self._normalise(xf))
+        return self._finish(x.float() if x.dtype != torch.float32 else x.clone())
+
+    def _finish(self, v: torch.Tensor) -> torch.Tensor:
+        """Normalise and resize. Both are linear and the resize clamps at the edges (no zero padding), so their
+        order does not change the result; the cheaper order writes the full-size batch once: a grayscale
+        source is upsampled on its one channel and then written to three, an RGB one normalised first."""
+        if v.shape[1] < self.channels:
+            return self._normalise(self._upsample(v))
+        return self._upsample(self._normalise(v))
 
 
 def affine_grid(theta: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -152,6 +166,30 @@ def affine_grid(theta: torch.Tensor, h: int, w: int) -> torch.Tensor:
     row = t[..., 2] + xs.view(1, 1, w, 1) * t[..., 0]       # (B, 1, w, 2)
     col = ys.view(1, h, 1, 1) * t[..., 1]                     # (B, h, 1, 2)
     return row + col                                          # (B, h, w, 2)
+
+
+def upsample2x(v: torch.Tensor) -> torch.Tensor:
+    """F.interpolate(v, scale_factor=2, mode="bilinear", align_corners=False), separably: with a factor of
+    exactly 2 every output pixel is 3/4 of its nearest input pixel and 1/4 of the next one (edges clamped)."""
+    return _up2_dim(_up2_dim(v, 3), 2)
+
+
+def _up2_dim(v: torch.Tensor, dim: int) -> torch.Tensor:
+    n = v.shape[dim]
+    shape = list(v.shape)
+    shape[dim] = 2 * n
+    out = torch.empty(shape, dtype=v.dtype, device=v.device)
+    even, odd = out.narrow(dim, 0, 2 * n).unflatten(dim, (n, 2)).unbind(dim + 1)
+    if n == 1:
+        even.copy_(v)
+        odd.copy_(v)
+        return out
+    first, rest = v.narrow(dim, 0, n - 1), v.narrow(dim, 1, n - 1)
+    torch.lerp(rest, first, 0.25, out=even.narrow(dim, 1, n - 1))   # out[2i]   = .75 v[i] + .25 v[i-1]
+    even.narrow(dim, 0, 1).copy_(v.narrow(dim, 0, 1))
+    torch.lerp(first, rest, 0.25, out=odd.narrow(dim, 0, n - 1))    # out[2i+1] = .75 v[i] + .25 v[i+1]
+    odd.narrow(dim, n - 1, 1).copy_(v.narrow(dim, n - 1, 1))
+    return out
 
 
 def _matmul2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,8 @@
 A checkpoint holds the model, optimizer, scheduler (and AMP scaler), the epoch count, the position inside an
 interrupted epoch, every RNG state (python, numpy, torch CPU and CUDA, and the trainer's own shuffle and
 augmentation generators) and the spec with its digest. It contains only tensors and plain Python values, so
-it loads with torch.load(weights_only=True) (the default from torch 2.6 on).
+it loads with torch.load(weights_only=True) (the default from torch 2.6 on; used from torch 2.0 on, since
+torch 1.x's weights-only unpickler cannot read floats).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 FORMAT = "trainyard-checkpoint/1"
+_SAFE_LOAD = int(torch.__version__.split(".")[0]) >= 2
 EPOCH_FILE = re.compile(r"^epoch-(\d+)\.pt$")
 
 
@@ -58,9 +60,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except OSError as e:
         raise CheckpointError(f"checkpoint {p}: cannot read ({e.strerror or e})") from None
     try:
-        try:
+        if _SAFE_LOAD:
             ck = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        except TypeError:  # torch < 1.13
+        else:  # torch 1.x: its weights-only unpickler cannot read floats; these files are the trainer's own
             ck = torch.load(io.BytesIO(data), map_location="cpu")
     except Exception as e:  # noqa: BLE001
         first = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -42,7 +42,12 @@ class Split:
     x: torch.Tensor            # (N, C, H, W) uint8 (0..255) or float32 (used as is)
     y: torch.Tensor            # (N,) int64
     index: torch.Tensor        # (N,) int64: each sample's index in the source split (subsets keep a selection)
-    name: str                  # the file or folder it came from, for messages
+    name: str                  # the file or folder the images came from, for messages
+    label_name: str = ""       # the labels' file when it is another one
+
+    @property
+    def labels_from(self) -> str:
+        return self.label_name or self.name
 
 
 @dataclass
@@ -217,15 +222,17 @@ def _labels(t: Any, name: str) -> torch.Tensor:
 def _check_split(s: Split, num_classes: int | None) -> None:
     n, m = int(s.x.shape[0]), int(s.y.shape[0])
     if n != m:
-        raise DataError(f"{s.name}: {n} images but {m} labels")
+        other = f"{s.label_name} has " if s.label_name and s.label_name != s.name else ""
+        raise DataError(f"{s.name}: {n} images but {other}{m} labels")
     if n == 0:
         raise DataError(f"{s.name}: the split is empty")
     lo, hi = int(s.y.min()), int(s.y.max())
     if lo < 0:
-        raise DataError(f"{s.name}: negative label {lo} (sample {int((s.y < 0).nonzero()[0])})")
+        raise DataError(f"{s.labels_from}: negative label {lo} (sample {int((s.y < 0).nonzero()[0])})")
     if num_classes is not None and hi >= num_classes:
         first = int((s.y >= num_classes).nonzero()[0])
-        raise DataError(f"{s.name}: label {hi} is out of range for {num_classes} classes (first at sample {first})")
+        raise DataError(f"{s.labels_from}: label {hi} is out of range for {num_classes} classes "
+                        f"(first at sample {first})")
 
 
 def _subset(s: Split, n: int | None) -> Split:
@@ -233,7 +240,7 @@ def _subset(s: Split, n: int | None) -> Split:
         return s
     g = torch.Generator().manual_seed(SUBSET_SEED)
     keep = torch.randperm(len(s.y), generator=g)[:n].sort().values
-    return Split(s.x[keep].contiguous(), s.y[keep].contiguous(), s.index[keep].contiguous(), s.name)
+    return Split(s.x[keep].contiguous(), s.y[keep].contiguous(), s.index[keep].contiguous(), s.name, s.label_name)
 
 
 def _pad(s: Split, pad_to: int | None) -> Split:
@@ -247,7 +254,7 @@ def _pad(s: Split, pad_to: int | None) -> Split:
     top, left = (pad_to - h) // 2, (pad_to - w) // 2
     x = torch.zeros((s.x.shape[0], s.x.shape[1], pad_to, pad_to), dtype=s.x.dtype)
     x[:, :, top:top + h, left:left + w] = s.x
-    return Split(x, s.y, s.index, s.name)
+    return Split(x, s.y, s.index, s.name, s.label_name)
 
 
 def _to_channels(s: Split, channels: int) -> Split:
@@ -258,11 +265,11 @@ def _to_channels(s: Split, channels: int) -> Split:
     w = torch.tensor([0.2989, 0.587, 0.114]).view(1, 3, 1, 1)
     g = (s.x.float() * w).sum(1, keepdim=True)
     x = g.round().clamp(0, 255).to(torch.uint8) if s.x.dtype == torch.uint8 else g
-    return Split(x.contiguous(), s.y, s.index, s.name)
+    return Split(x.contiguous(), s.y, s.index, s.name, s.label_name)
 
 
-def _split(x: torch.Tensor, y: torch.Tensor, name: str) -> Split:
-    return Split(x, y, torch.arange(len(y), dtype=torch.int64), name)
+def _split(x: torch.Tensor, y: torch.Tensor, name: str, label_name: str = "") -> Split:
+    return Split(x, y, torch.arange(len(y), dtype=torch.int64), name, label_name)
 
 
 # ---- sources -------------------------------------------------------------------------------------
@@ -292,7 +299,7 @@ def _load_tensor_files(root: Path) -> tuple[Split, Split, list[str] | None]:
     out = []
     for split in ("train", "test"):
         xf, yf = root / f"{split}_data.pt", root / f"{split}_labels.pt"
-        out.append(_split(_images(_torch_load(xf), str(xf)), _labels(_torch_load(yf), str(yf)), str(xf)))
+        out.append(_split(_images(_torch_load(xf), str(xf)), _labels(_torch_load(yf), str(yf)), str(xf), str(yf)))
     names = None
     for cand in ("classes.txt", "class_names.txt"):
         if (root / cand).is_file():
@@ -355,7 +362,8 @@ def _load_fashion_mnist(root: Path) -> tuple[Split, Split, list[str]]:
             raise DataError(f"{yf}: expected 1 dimension (N,), got {list(y.shape)}")
         if x.shape[0] != y.shape[0]:
             raise DataError(f"{xf} has {x.shape[0]} images but {yf} has {y.shape[0]} labels")
-        out.append(_split(torch.from_numpy(x.copy()).unsqueeze(1), torch.from_numpy(y.astype(np.int64)), str(xf)))
+        out.append(_split(torch.from_numpy(x.copy()).unsqueeze(1), torch.from_numpy(y.astype(np.int64)), str(xf),
+                          str(yf)))
     return out[0], out[1], list(FASHION_MNIST_CLASSES)
 
 
