@@ -172,17 +172,25 @@ def _sync(device: torch.device) -> None:
 
 
 def engine_loop(t: Trainer, n: int, warmup: int, fn: Callable[[torch.Tensor], Any]) -> list[float]:
+    """Per-batch times. On CUDA the n timed batches run back to back without a sync between them (as in
+    training) and each gets the average."""
     g = torch.Generator().manual_seed(0)
     size = int(t.train_y.shape[0])
-    times: list[float] = []
-    for i in range(warmup + n):
-        idx = torch.randint(0, size, (t.batch,), generator=g).to(t.device)
+    idxs = [torch.randint(0, size, (t.batch,), generator=g).to(t.device) for _ in range(warmup + n)]
+    for idx in idxs[:warmup]:
+        fn(idx)
+    _sync(t.device)
+    if t.device.type == "cuda":
+        t0 = time.perf_counter()
+        for idx in idxs[warmup:]:
+            fn(idx)
         _sync(t.device)
+        return [(time.perf_counter() - t0) / n] * n
+    times: list[float] = []
+    for idx in idxs[warmup:]:
         t0 = time.perf_counter()
         fn(idx)
-        _sync(t.device)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
     return times
 
 
@@ -237,7 +245,9 @@ def gpu_section(data_spec: dict[str, Any], args: argparse.Namespace, nb_data: to
         out["variants"][vname] = best
         log(f"gpu {vname}: {best}")
     # the notebook's loop on this GPU against the engine, both at batch 64, 36 px
-    nb = notebook_steps(notebook_loader(nb_data, nb_labels, 36), dev, args.steps36, 2)
+    torch.set_num_threads(DEFAULT_THREADS)
+    nb = notebook_steps(notebook_loader(nb_data, nb_labels, 36), dev, max(args.steps36, 20), 3)
+    torch.set_num_threads(cpu_threads())
     t = engine_trainer(data_spec, {}, None, "cuda")
     eng = engine_loop(t, max(args.steps36, 20), 5, t.step)
     out["train_step_36_batch64"] = summary(nb, eng)
@@ -255,12 +265,15 @@ def main() -> None:
     p.add_argument("--sizes", default="36,224", help="comma-separated: 36 and/or 224")
     p.add_argument("--no-steps", action="store_true", help="augmentation only (fast)")
     p.add_argument("--no-extra", action="store_true", help="skip notebook_all_threads")
+    p.add_argument("--gpu-only", action="store_true", help="with CUDA: only the GPU section")
     p.add_argument("--gpu-batches", default="64,128,256,512", help="batch sizes tried per variant on CUDA")
     p.add_argument("--gpu-steps", type=int, default=20, help="timed steps per variant and batch on CUDA")
     p.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak, if not known")
     args = p.parse_args()
     args.gpu_batches = [int(b) for b in args.gpu_batches.split(",") if b]
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.gpu_only and torch.cuda.is_available():
+        sizes, args.no_steps = [], True
     started = time.time()
     engine_threads = cpu_threads()
     # the trainer process tunes glibc's allocator at start (loop.tune_malloc); this process holds both
@@ -286,8 +299,8 @@ def main() -> None:
                   "timing": "median per-batch time after warm-up"},
         "augmentation": {}, "train_step": {}, "targets": TARGETS,
     }
-    trainers = {s: engine_trainer(data_spec, {}, None if s == 36 else s, "cpu") for s in sizes}
-    ds = trainers[sizes[0]].ds
+    trainers = {s: engine_trainer(data_spec, {}, None if s == 36 else s, "cpu") for s in sizes or [36]}
+    ds = trainers[(sizes or [36])[0]].ds
     # the notebook's tensors: float images on the [0, 1] scale, 3 channels, as its train_data.pt
     nb_data = (ds.train.x.float() / 255).expand(-1, 3, -1, -1).contiguous()
     nb_labels = ds.train.y.clone()

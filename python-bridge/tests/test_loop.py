@@ -138,11 +138,12 @@ def test_missing_pretrained_weights_skip_the_run(tmp_path, monkeypatch):
     assert not sink.of("started")
 
 
-@pytest.mark.parametrize("precision", ["bf16", "fp32"])
-def test_precision_and_channels_last_paths_run(tmp_path, precision):
-    spec = tiny_spec(train__precision=precision, data__resize=64)  # >= 64 px: channels_last on CPU too
+@pytest.mark.parametrize("precision, resize, channels_last", [("bf16", None, False), ("fp32", 64, True)])
+def test_precision_and_channels_last_paths_run(tmp_path, precision, resize, channels_last):
+    spec = tiny_spec(train__precision=precision, data__resize=resize)  # >= 64 px: channels_last on CPU too
     out, t, _ = run(make_job(tmp_path, spec))
-    assert out.status == "succeeded" and t.channels_last
+    assert out.status == "succeeded" and t.channels_last == channels_last
+    assert t.amp_dtype == (torch.bfloat16 if precision == "bf16" else None)
     assert np.isfinite(t.history[0]["train_loss"])
 
 

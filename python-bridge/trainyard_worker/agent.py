@@ -442,7 +442,9 @@ class Agent:
                 return f"spec.resources.gpus is 0 but devices is {devices} (expected [-1], the CPU)"
             if self.cfg.cpu_slots == 0:
                 return "this worker offers no CPU slots"
-            busy = sum(1 for r in self.active.values() if r.on_cpu)
+            # A trainer that already sent `finished` is only exiting; the orchestrator has freed its slot
+            # and places the next run at once, so counting it would reject that run for nothing.
+            busy = sum(1 for r in self.active.values() if r.on_cpu and not r.finished_sent)
             if busy >= self.cfg.cpu_slots:
                 return f"all {self.cfg.cpu_slots} CPU slot(s) are busy"
             return None
@@ -457,7 +459,7 @@ class Agent:
             if isinstance(min_mem, (int, float)) and known[d]["memory_total_mb"] and min_mem > known[d]["memory_total_mb"]:
                 return f"GPU {d} has {known[d]['memory_total_mb']} MB, less than min_gpu_memory_mb {min_mem}"
             for r in self.active.values():
-                if d in r.devices and not (share and r.share):
+                if d in r.devices and not r.finished_sent and not (share and r.share):
                     return f"GPU {d} is busy with run {r.run_id}"
         return None
 

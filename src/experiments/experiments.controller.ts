@@ -17,6 +17,18 @@ class LaunchBody {
   @ApiPropertyOptional({ description: 'name of the experiment created' }) @IsOptional() @IsString() name?: string;
 }
 
+/** OpenAPI description of the clone body; the service checks it (errors name body paths). */
+export const CLONE_BODY_SCHEMA = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', description: 'name of the new experiment (default: derived from the source and the changes)' },
+    overrides: { type: 'object', description: 'nested partial document merged into the source (objects merge, arrays and scalars replace)' },
+    set: { type: 'object', description: 'dotted RunSpec path -> value, applied after overrides', example: { 'optim.lr': 0.0003 } },
+  },
+  additionalProperties: false,
+  example: { set: { 'optim.lr': 0.0003 } },
+};
+
 const EXAMPLE = {
   name: 'lr sweep',
   model: { pretrained: false, conv1: { kernel: 5, stride: 1, padding: 2 }, maxpool: true },
@@ -52,6 +64,17 @@ export class ExperimentsController {
   @Get(':id')
   get(@Param() p: IdParam) {
     return this.experiments.get(p.id);
+  }
+
+  @Post(':id/clone')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: "Clone an experiment with overrides (\"run it again with lr 3e-4\"); the new experiment's runs are queued",
+    description: 'The stored document with `overrides` merged in and each dotted `set` path applied, validated exactly like POST /api/experiments. A `set` path that a grid, random sweep or variant overrides is refused (400) rather than ignored.',
+  })
+  @ApiBody({ schema: CLONE_BODY_SCHEMA })
+  clone(@Param() p: IdParam, @Body() body: unknown) {
+    return this.experiments.cloneExperiment(p.id, body);
   }
 
   @Post(':id/archive')

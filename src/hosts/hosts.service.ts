@@ -10,6 +10,8 @@ import { HostsRepository } from '../storage/hosts.repository.js';
 interface Occupancy {
   host_id: string;
   devices: number[];
+  /** The run's spec.resources.share: it may sit on a device with other runs that allow it too. */
+  share: boolean;
 }
 
 interface HostState {
@@ -24,7 +26,8 @@ export interface HostCapacitySnapshot {
   host_id: string;
   labels: string[];
   online: boolean;
-  devices: { index: number; kind: 'cuda' | 'cpu'; memory_total_mb: number; run_ids: string[] }[];
+  /** shared_ok: the device holds runs and every one of them allows sharing (the scheduler may add one). */
+  devices: { index: number; kind: 'cuda' | 'cpu'; memory_total_mb: number; run_ids: string[]; shared_ok: boolean }[];
   cpu_slots: number;
   cpu_run_ids: string[];
 }
@@ -125,8 +128,8 @@ export class HostsService {
     this.changeListener();
   }
 
-  occupy(runId: string, hostId: string, devices: number[]): void {
-    this.occupancy.set(runId, { host_id: hostId, devices });
+  occupy(runId: string, hostId: string, devices: number[], share: boolean): void {
+    this.occupancy.set(runId, { host_id: hostId, devices, share });
     this.changeListener();
   }
 
@@ -135,10 +138,10 @@ export class HostsService {
   }
 
   capacities(): HostCapacitySnapshot[] {
-    const runsByHost = new Map<string, { runId: string; devices: number[] }[]>();
+    const runsByHost = new Map<string, { runId: string; devices: number[]; share: boolean }[]>();
     for (const [runId, o] of this.occupancy) {
       const list = runsByHost.get(o.host_id) ?? [];
-      list.push({ runId, devices: o.devices });
+      list.push({ runId, devices: o.devices, share: o.share });
       runsByHost.set(o.host_id, list);
     }
     const out: HostCapacitySnapshot[] = [];
@@ -150,7 +153,10 @@ export class HostsService {
         online: h.entity.status === 'online',
         devices: h.entity.devices
           .filter((d) => d.kind === 'cuda')
-          .map((d) => ({ index: d.index, kind: d.kind, memory_total_mb: d.memory_total_mb, run_ids: runs.filter((r) => r.devices.includes(d.index)).map((r) => r.runId) })),
+          .map((d) => {
+            const on = runs.filter((r) => r.devices.includes(d.index));
+            return { index: d.index, kind: d.kind, memory_total_mb: d.memory_total_mb, run_ids: on.map((r) => r.runId), shared_ok: on.length > 0 && on.every((r) => r.share) };
+          }),
         cpu_slots: h.entity.cpu_slots,
         cpu_run_ids: runs.filter((r) => r.devices.includes(-1)).map((r) => r.runId),
       });

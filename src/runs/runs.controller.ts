@@ -1,10 +1,12 @@
-import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, DefaultValuePipe } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, DefaultValuePipe } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min, Matches } from 'class-validator';
 import type { RunStatus } from '../contracts/api.js';
 import { MetricsQueryService } from '../metrics/metrics-query.service.js';
 import { DOWNSAMPLE_METHODS, type DownsampleMethod } from '../metrics/downsample.js';
+import { CLONE_BODY_SCHEMA } from '../experiments/experiments.controller.js';
+import { ExperimentsService } from '../experiments/experiments.service.js';
 import { RunsRepository } from '../storage/runs.repository.js';
 import { RunsService } from './runs.service.js';
 
@@ -47,6 +49,7 @@ export class RunsController {
     private readonly runs: RunsService,
     private readonly metrics: MetricsQueryService,
     private readonly repo: RunsRepository,
+    private readonly experiments: ExperimentsService,
   ) {}
 
   @Get()
@@ -114,6 +117,17 @@ export class RunsController {
   @ApiOperation({ summary: 'Cancel a run: queued runs end at once, running ones stop at the next step with a final checkpoint' })
   cancel(@Param() p: RunIdParam) {
     return this.runs.cancel(p.id);
+  }
+
+  @Post(':id/clone')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Run it again with changes: a new one-run experiment from this run\'s resolved spec with overrides / dotted set paths applied',
+    description: 'Validated exactly like POST /api/experiments (400 with every error path). The new run keeps the source run\'s name plus the changes, e.g. "scratch lr=0.0003".',
+  })
+  @ApiBody({ schema: CLONE_BODY_SCHEMA })
+  clone(@Param() p: RunIdParam, @Body() body: unknown) {
+    return this.experiments.cloneRun(p.id, body);
   }
 
   @Post(':id/requeue')

@@ -107,7 +107,7 @@ export class SchedulerService {
         attempt: run.attempt + 1,
       });
       if (!updated) continue;
-      this.hosts.occupy(run.id, p.host_id, p.devices);
+      this.hosts.occupy(run.id, p.host_id, p.devices, run.spec.resources?.share === true);
       const sent = this.commands.assign(p.host_id, {
         run_id: run.id,
         attempt: updated.attempt,

@@ -174,6 +174,20 @@ def _autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(0, int(os.environ.get(name, "") or default))
+    except ValueError:
+        return default
+
+
+def _grad_scaler() -> Any:
+    amp = getattr(torch, "amp", None)
+    if amp is not None and hasattr(amp, "GradScaler"):  # torch >= 2.3; torch.cuda.amp's is deprecated there
+        return amp.GradScaler("cuda")
+    return torch.cuda.amp.GradScaler()
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -200,7 +214,7 @@ class Trainer:
         self.after_step = after_step  # test hook: (epoch, step_in_epoch) after each step
         self.run_dir = Path(job["run_dir"])
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.keep = int(os.environ.get("TRAINYARD_KEEP_CHECKPOINTS", "2") or 2)
+        self.keep = _env_int("TRAINYARD_KEEP_CHECKPOINTS", 2)
         self.epochs_completed = 0
         self.last_ckpt: Path | None = None
         self.history: list[dict[str, Any]] = []   # per-epoch summaries (tests and the bench read them)
@@ -268,7 +282,7 @@ class Trainer:
                 self._log(f"spec.train.compile: torch.compile is not available in torch {torch.__version__}; "
                           f"running eagerly", "warning")
         self.opt = make_optimizer(self.raw.parameters(), spec["optim"])
-        self.scaler = torch.cuda.amp.GradScaler() if use_scaler else None
+        self.scaler = _grad_scaler() if use_scaler else None
         # data on the device: uint8 stays uint8 (converted per batch), labels int64
         self.train_x, self.train_y = ds.train.x.to(dev), ds.train.y.to(dev)
         self.test_x, self.test_y = ds.test.x.to(dev), ds.test.y.to(dev)
