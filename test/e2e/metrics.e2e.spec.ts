@@ -6,25 +6,12 @@ import type { EvaluationView, RunView } from '../../src/contracts/api.js';
 import type { Message } from '../../src/contracts/wire.js';
 import type { CompareResponse } from '../../src/metrics/compare.js';
 import { SimulatedWorker } from '../../bench/simulated-worker.js';
-import { requirePostgres, startPostgres, type PostgresServer } from '../support/postgres.js';
+import { testDatabases } from '../support/databases.js';
 import { startSystem, TEST_WORKER_KEY, type System } from '../support/system.js';
 
 jest.setTimeout(120_000);
 
-const dbs: { name: string; url: () => Promise<string | undefined> }[] = [{ name: 'sqlite', url: async () => undefined }];
-let pg: PostgresServer | null = null;
-if (requirePostgres()) {
-  dbs.push({
-    name: 'postgres',
-    url: async () => {
-      pg = await startPostgres();
-      return pg!.url;
-    },
-  });
-}
-afterAll(async () => {
-  await pg?.stop();
-});
+const dbs = testDatabases();
 
 // Two classes, 100 test images. A: accurate but never predicts class b (low macro F1). B: less
 // accurate, better macro F1. C: worse than B and slower (B dominates C).

@@ -3,27 +3,12 @@
 // over ZeroMQ -> database -> socket.io. Runs once per database.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { EvaluationView, HostView, RunMetricsView, RunView } from '../../src/contracts/api.js';
-import { startPostgres, requirePostgres, type PostgresServer } from '../support/postgres.js';
+import { testDatabases } from '../support/databases.js';
 import { startSystem, tinyExperiment, type System } from '../support/system.js';
 
 jest.setTimeout(600_000);
 
-const databases: { name: string; url: () => Promise<string | undefined> }[] = [{ name: 'sqlite', url: async () => undefined }];
-let pg: PostgresServer | null = null;
-if (requirePostgres()) {
-  databases.push({
-    name: 'postgres',
-    url: async () => {
-      pg = await startPostgres();
-      if (!pg) throw new Error('PostgreSQL did not start');
-      return pg.url;
-    },
-  });
-}
-
-afterAll(async () => {
-  await pg?.stop();
-});
+const databases = testDatabases();
 
 describe.each(databases)('walking skeleton on $name', ({ url }) => {
   let sys: System;

@@ -1,0 +1,16 @@
+// Entry point of `npm run cli` (dist/src/cli/main.js). Ctrl-C stops long commands (watch) cleanly.
+import { processIO, runCli } from './cli.js';
+
+const abort = new AbortController();
+process.once('SIGINT', () => abort.abort());
+process.once('SIGTERM', () => abort.abort());
+// `npm run cli -- runs | head`: a closed pipe ends the output, it is not a crash.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+const code = await runCli(process.argv.slice(2), processIO(abort.signal));
+process.exitCode = code;
+// Keep-alive HTTP sockets must not hold the process open after the answer is printed.
+setTimeout(() => process.exit(code), 200).unref();
