@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config.js';
 import { ExperimentsController, PresetsController } from '../experiments/experiments.controller.js';
 import { ExperimentsService } from '../experiments/experiments.service.js';
 import { HostsController } from '../hosts/hosts.controller.js';
+import { DatasetsController } from '../env/datasets.controller.js';
 import { HostsService } from '../hosts/hosts.service.js';
 import { CatchUpService } from '../live/catch-up.service.js';
 import { LiveGateway } from '../live/live.gateway.js';
@@ -38,7 +39,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [RunsController, QueueController, ExperimentsController, PresetsController, HostsController, MetricsController, ExportController],
+      controllers: [RunsController, QueueController, ExperimentsController, PresetsController, HostsController, MetricsController, ExportController, DatasetsController],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: DataSource, useFactory: () => openDatabase({ sqlitePath: config.sqlitePath, databaseUrl: config.databaseUrl }) },

@@ -35,6 +35,7 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
     this.log.log(`database: ${this.config.databaseUrl ? redactUrl(this.config.databaseUrl) : this.config.sqlitePath}`);
     this.live.setHostsSource(() => this.hosts.views());
     this.hosts.onChange(() => this.live.hostsChanged());
+    this.scheduler.firstSeqOf = (runId) => this.ingest.sealForNewAttempt(runId);
     await this.hosts.load();
     await this.runs.boot();
     await this.broker.bind(this.config.zmqBind);

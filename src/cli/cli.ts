@@ -2,9 +2,9 @@
 // for `watch`) to the orchestrator at TRAINYARD_URL (default http://127.0.0.1:3000).
 // Exit status: 0 success, 1 failure (refused request, unreachable server, run did not succeed),
 // 2 usage error.
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, CliError, DEFAULT_URL } from './api-client.js';
-import { UsageError, type CliContext, type CliIO, type CommandDef, type OptionValues } from './context.js';
+import { UsageError, type CliContext, type CliIO, type CommandDef, type OptionValues, type ParseArgsOptionsConfig } from './context.js';
 import { CLUSTER_COMMANDS } from './commands/cluster.js';
 import { COMPARE_COMMANDS } from './commands/compare.js';
 import { EXPERIMENT_COMMANDS } from './commands/experiments.js';

@@ -1,6 +1,8 @@
 // What every command gets: the REST client, output streams, and the caller's environment.
-import type { ParseArgsOptionsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import type { ApiClient, Fetch } from './api-client.js';
+
+export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 export interface CliIO {
   /** Writes text to stdout as it is (commands add their own newlines). */

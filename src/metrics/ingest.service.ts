@@ -43,6 +43,7 @@ interface Contiguity {
 /** Metric keys whose latest value is kept on the run row for tables. */
 const SUMMARY_KEYS = ['train_loss', 'train_acc', 'test_acc', 'epoch_seconds', 'images_per_s'] as const;
 const MAX_BATCH_MESSAGES = 2000;
+const MAX_RETRIES = 5;
 /** Bounds one transaction, and so the longest time the event loop is held by a synchronous driver. */
 const MAX_BATCH_POINTS = 20_000;
 
@@ -85,14 +86,16 @@ export class IngestService {
 
   /** Resolves when everything enqueued so far is stored. */
   async drain(): Promise<void> {
-    while (this.flushing || this.queue.length || this.scheduled) {
+    while ((this.flushing || this.queue.length || this.scheduled) && !this.paused) {
       if (this.flushing) await this.flushing;
       else await new Promise((r) => setImmediate(r));
     }
   }
 
+  private paused = false;
+
   private schedule(): void {
-    if (this.scheduled || this.flushing) return;
+    if (this.scheduled || this.flushing || this.paused) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -102,6 +105,9 @@ export class IngestService {
       });
     });
   }
+
+  private consecutiveFailures = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   private async flush(): Promise<void> {
     let n = 0;
@@ -115,11 +121,46 @@ export class IngestService {
     this.stats.batches++;
     try {
       await this.store(batch);
+      this.consecutiveFailures = 0;
     } catch (e) {
       this.stats.failures++;
-      // Not acknowledged: the worker keeps these in its spool and replays them after reconnecting.
-      this.log.error(`storing ${batch.length} message(s) failed: ${(e as Error).stack ?? e}`);
+      this.consecutiveFailures++;
+      this.log.error(`storing ${batch.length} message(s) failed (${this.consecutiveFailures} in a row): ${(e as Error).stack ?? e}`);
+      // Not acknowledged, so nothing is lost either way: retry a few times with backoff (a busy or
+      // restarting database), then leave the messages to the worker's spool, which replays them.
+      if (this.consecutiveFailures <= MAX_RETRIES) {
+        this.queue.unshift(...batch);
+        this.paused = true;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.paused = false;
+          this.schedule();
+        }, 250 * 2 ** this.consecutiveFailures);
+        this.retryTimer.unref?.();
+      }
     }
+  }
+
+  /**
+   * A run about to start a new attempt: its seqs above the contiguous point that never arrived (a gap
+   * left by the previous attempt's host) are recorded as abandoned, so that acks are contiguous again
+   * and the new attempt can start right after the highest seq ever stored. Returns that first seq.
+   */
+  async sealForNewAttempt(runId: string): Promise<number> {
+    await this.drain();
+    const c = await this.loadContiguity(runId);
+    const highest = Math.max(c.last, ...c.above);
+    if (highest > c.last) {
+      const missing: number[] = [];
+      for (let s = c.last + 1; s < highest; s++) if (!c.above.has(s)) missing.push(s);
+      await this.metrics.transaction(async (m) => {
+        await this.metrics.insertReceipts(m, missing.map((seq) => ({ run_id: runId, seq, type: 'abandoned' })));
+        await this.runsRepo.update(runId, { last_seq: highest }, m);
+      });
+      c.last = highest;
+      c.above.clear();
+    }
+    return c.last + 1;
   }
 
   private async store(batch: Incoming[]): Promise<void> {

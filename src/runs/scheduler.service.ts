@@ -18,6 +18,11 @@ export class SchedulerService {
   private retryTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   lastDecisionMs = 0;
+  /**
+   * The seq a new attempt starts at. IngestService owns seq bookkeeping and provides this at boot
+   * (see Lifecycle); the default only serves tests that run the scheduler alone.
+   */
+  firstSeqOf: (runId: string, lastSeq: number) => Promise<number> = async (_id, lastSeq) => lastSeq + 1;
 
   constructor(
     private readonly repo: RunsRepository,
@@ -108,13 +113,14 @@ export class SchedulerService {
       });
       if (!updated) continue;
       this.hosts.occupy(run.id, p.host_id, p.devices, run.spec.resources?.share === true);
+      const firstSeq = await this.firstSeqOf(run.id, run.last_seq);
       const sent = this.commands.assign(p.host_id, {
         run_id: run.id,
         attempt: updated.attempt,
         spec: run.spec,
         devices: p.devices,
         resume_from: resume,
-        first_seq: run.last_seq + 1,
+        first_seq: firstSeq,
       });
       if (!sent) {
         // The host vanished between the snapshot and now: put the run straight back.

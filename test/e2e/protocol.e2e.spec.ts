@@ -106,22 +106,30 @@ describe('wire protocol with simulated workers', () => {
     const a = (await doomed.next((m) => m.header.type === 'assign')) as Message<'assign'>;
     doomed.send('started', { pid: 1, device: 'cpu', attempt: a.content.attempt, resumed_from_epoch: null, params: 1, dataset: { fingerprint: 'x', train_size: 1, test_size: 1, class_names: [], input_shape: [] } }, { run_id: runId, seq: a.content.first_seq });
     await sys.waitForRun(runId, (r) => r.status === 'running', 10_000);
+    // The doomed host's last messages arrive with a gap (first_seq + 1 never comes).
+    doomed.send('log', { level: 'info', message: 'after the gap' }, { run_id: runId, seq: a.content.first_seq + 2 });
+    await new Promise((r) => setTimeout(r, 200));
     doomed.stopHeartbeats();
     const t0 = Date.now();
     const rescuer = await worker({ host: 'rescuer' });
     const reassigned = (await rescuer.next((m) => m.header.type === 'assign' && (m.content as AssignContent).run_id === runId, 20_000)) as Message<'assign'>;
     const noticedMs = Date.now() - t0;
     expect(reassigned.content.attempt).toBe(2);
-    // Seqs continue after what attempt 1 stored.
-    expect(reassigned.content.first_seq).toBe(a.content.first_seq + 1);
+    // Seqs continue after the highest seq attempt 1 stored; the gap is closed, so acks are contiguous.
+    expect(reassigned.content.first_seq).toBe(a.content.first_seq + 3);
+    rescuer.send('started', { pid: 2, device: 'cpu', attempt: 2, resumed_from_epoch: null, params: 1, dataset: { fingerprint: 'x', train_size: 1, test_size: 1, class_names: [], input_shape: [] } }, { run_id: runId, seq: reassigned.content.first_seq });
+    const ack = (await rescuer.next((m) => m.header.type === 'ack' && (m.content as { run_id: string }).run_id === runId)) as Message<'ack'>;
+    expect(ack.content.seq).toBe(reassigned.content.first_seq);
     const hosts = (await sys.api<HostView[]>('GET', '/api/hosts')).body;
     expect(hosts.find((h) => h.name === 'doomed')?.status).toBe('offline');
     const transitions = (await sys.api<{ to: string }[]>('GET', `/api/runs/${runId}/transitions`)).body.map((t) => t.to);
-    expect(transitions).toEqual(['queued', 'assigned', 'running', 'lost', 'queued', 'assigned']);
+    expect(transitions).toEqual(['queued', 'assigned', 'running', 'lost', 'queued', 'assigned', 'running']);
     // Messages from the stale worker no longer count for the run.
     doomed.send('finished', { status: 'succeeded', error: null, epochs_completed: 1 }, { run_id: runId, seq: a.content.first_seq + 1 });
     await new Promise((r) => setTimeout(r, 300));
-    expect((await sys.api<RunView>('GET', `/api/runs/${runId}`)).body.status).toBe('assigned');
+    const after = (await sys.api<RunView>('GET', `/api/runs/${runId}`)).body;
+    expect(after.status).toBe('running');
+    expect(after.attempt).toBe(2);
     expect(noticedMs).toBeGreaterThan(0);
   });
 });
