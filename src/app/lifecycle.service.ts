@@ -47,6 +47,11 @@ export class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutd
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.log.log(`shutting down${signal ? ` (${signal})` : ''}`);
+    if (this.config.localWorker) {
+      const hostId = this.localWorker.workerId();
+      const n = hostId ? await this.runs.interruptHost(hostId, signal ?? 'shutdown') : 0;
+      if (n) this.log.log(`${n} run(s) on the local worker will resume at the next start`);
+    }
     await this.localWorker.stop();
     this.scheduler.stop();
     this.runs.stop();

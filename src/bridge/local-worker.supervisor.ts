@@ -2,6 +2,7 @@
 // it with backoff if it dies, and stops it — and through it every trainer — on shutdown.
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppConfig, REPO_ROOT } from '../config/app-config.js';
 
@@ -20,6 +21,15 @@ export class LocalWorkerSupervisor {
   start(): void {
     this.stopping = false;
     this.spawnAgent();
+  }
+
+  /** The local worker's persistent id (its host id), once it has started at least once. */
+  workerId(): string | null {
+    try {
+      return readFileSync(join(this.config.varDir, 'worker', 'worker_id'), 'utf8').trim() || null;
+    } catch {
+      return null;
+    }
   }
 
   get pid(): number | null {

@@ -42,7 +42,7 @@ function clip(text: string, max: number): string {
 }
 
 function formatValue(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return clip(typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v)), 40);
 }
 
 /** Leaf paths of a nested override object ("optim.lr"), for names and descriptions. */
@@ -58,13 +58,33 @@ function leafPaths(obj: Record<string, unknown>, prefix = ''): [string, unknown]
 
 /** "lr=0.0003 bs=32": the changes of a clone in the style of sweep run names. */
 export function describeChanges(req: CloneRequest): string {
+  const tokens = changeTokens(req);
+  return tokens.length > 4 ? `${tokens.slice(0, 4).join(' ')} +${tokens.length - 4} more` : tokens.join(' ');
+}
+
+/**
+ * The cloned run's name: the source name with its `label=value` tokens (from a sweep) replaced by the
+ * changed values, other changes appended: "lr=0.001 bs=64" with lr 3e-4 -> "lr=0.0003 bs=64".
+ */
+export function clonedRunName(name: string, req: CloneRequest): string {
+  const words = name.split(' ');
+  const extra: string[] = [];
+  for (const token of changeTokens(req)) {
+    const label = token.slice(0, token.indexOf('=') + 1);
+    const i = words.findIndex((w) => w.startsWith(label));
+    if (i >= 0) words[i] = token;
+    else extra.push(token);
+  }
+  return clip([...words, ...extra].join(' '), MAX_NAME);
+}
+
+function changeTokens(req: CloneRequest): string[] {
   const changes: [string, unknown][] = [...leafPaths(isPlainObject(req.overrides) ? req.overrides : {}), ...Object.entries(isPlainObject(req.set) ? req.set : {})];
   const alias: Record<string, string> = { 'optim.lr': 'lr', 'train.batch_size': 'bs', 'optim.weight_decay': 'wd', 'optim.name': 'opt' };
   const short = (p: string) => alias[p] ?? p.slice(p.lastIndexOf('.') + 1);
   const counts = new Map<string, number>();
   for (const [p] of changes) counts.set(short(p), (counts.get(short(p)) ?? 0) + 1);
-  const tokens = changes.map(([p, v]) => `${(counts.get(short(p)) ?? 0) > 1 ? p : short(p)}=${formatValue(v)}`);
-  return tokens.length > 4 ? `${tokens.slice(0, 4).join(' ')} +${tokens.length - 4} more` : tokens.join(' ');
+  return changes.map(([p, v]) => `${(counts.get(short(p)) ?? 0) > 1 ? p : short(p)}=${formatValue(v)}`);
 }
 
 /** Checks the shape of a clone request; errors name body paths (set.optim.lrr, overrides). */
@@ -90,6 +110,24 @@ export function checkCloneRequest(req: unknown): FieldError[] {
     }
   }
   return errors;
+}
+
+/**
+ * The usable part of a clone body plus the errors of the rest: a bad `set` path is reported together
+ * with whatever the document says about the other changes (all errors at once). A body that is not an
+ * object at all cannot be used, and is refused on its own.
+ */
+export function readCloneRequest(body: unknown): { req: CloneRequest; errors: FieldError[] } {
+  const errors = checkCloneRequest(body);
+  if (errors.some((e) => e.path === '' || e.path === 'overrides' || e.path === 'set')) throw new ExperimentValidationError(errors);
+  const raw = (body ?? {}) as CloneRequest;
+  const bad = new Set(errors.filter((e) => e.path.startsWith('set.')).map((e) => e.path.slice('set.'.length)));
+  const req: CloneRequest = {
+    ...(errors.some((e) => e.path === 'name') ? {} : raw.name !== undefined ? { name: raw.name } : {}),
+    ...(raw.overrides !== undefined ? { overrides: raw.overrides } : {}),
+    ...(raw.set !== undefined ? { set: Object.fromEntries(Object.entries(raw.set).filter(([k]) => !bad.has(k))) } : {}),
+  };
+  return { req, errors };
 }
 
 /**
@@ -148,7 +186,7 @@ export function applyCloneChanges(doc: Record<string, unknown>, req: CloneReques
 /** A one-run document reproducing a stored run: its resolved spec as the base, its name as the only variant. */
 export function runDocument(run: { id: string; name: string; spec: RunSpec }, experiment: { name: string; tags?: unknown }, req: CloneRequest): Record<string, unknown> {
   const changes = describeChanges(req);
-  const runName = clip(changes ? `${run.name} ${changes}` : run.name, MAX_NAME);
+  const runName = clonedRunName(run.name, req);
   const doc: Record<string, unknown> = {
     name: clip(req.name ?? `${experiment.name} / ${run.name} (clone${changes ? `: ${changes}` : ''})`, MAX_NAME),
     description: `Clone of run "${run.name}" (${run.id}) of experiment "${experiment.name}"${changes ? ` with ${changes}` : ''}.`,
@@ -171,9 +209,10 @@ export class ExperimentsService {
     private readonly publisher: RunPublisher,
   ) {}
 
-  async create(input: unknown, format?: 'json' | 'yaml'): Promise<{ experiment: ExperimentView; runs: RunView[] }> {
+  async create(input: unknown, format?: 'json' | 'yaml', earlier: FieldError[] = []): Promise<{ experiment: ExperimentView; runs: RunView[] }> {
     const parsed = parseExperimentDocument(input, format);
-    if (!parsed.ok) throw new ExperimentValidationError(parsed.errors);
+    // `earlier`: problems found before parsing (a clone's request), reported together with the document's.
+    if (!parsed.ok || earlier.length) throw new ExperimentValidationError([...earlier, ...(parsed.ok ? [] : parsed.errors)]);
     const now = Date.now();
     const doc = parsed.document as unknown as Record<string, unknown> & { name: string; description?: string; tags?: string[] };
     const exp: ExperimentEntity = Object.assign(new ExperimentEntity(), {
@@ -228,30 +267,27 @@ export class ExperimentsService {
 
   /** A new experiment from a stored one's document with the changes applied; its runs are queued. */
   async cloneExperiment(id: string, body: unknown) {
-    const shape = checkCloneRequest(body);
-    if (shape.length) throw new ExperimentValidationError(shape);
-    const req = (body ?? {}) as CloneRequest;
+    const { req, errors } = readCloneRequest(body);
     const source = await this.repo.findExperiment(id);
     if (!source) throw new ExperimentNotFoundError(`experiment ${id} not found`);
-    const original = deepClone(source.document) as Record<string, unknown>;
-    const doc = applyCloneChanges(original, { overrides: req.overrides });
+    const doc = applyCloneChanges(deepClone(source.document) as Record<string, unknown>, { overrides: req.overrides });
     const shadowed = shadowedSetPaths(doc, req.set ?? {});
-    if (shadowed.length) throw new ExperimentValidationError(shadowed);
-    const changed = applyCloneChanges(doc, { set: req.set });
+    const shadowedPaths = new Set(shadowed.map((e) => e.path.slice('set.'.length)));
+    const set = Object.fromEntries(Object.entries(req.set ?? {}).filter(([p]) => !shadowedPaths.has(p)));
+    const changed = applyCloneChanges(doc, { set });
     const changes = describeChanges(req);
     const named = isPlainObject(req.overrides) && typeof req.overrides.name === 'string';
     if (req.name !== undefined || !named) changed.name = req.name ?? clip(`${source.name} (clone${changes ? `: ${changes}` : ''})`, MAX_NAME);
-    return this.create(changed);
+    return this.create(changed, undefined, [...errors, ...shadowed]);
   }
 
   /** A one-run experiment repeating a stored run (its resolved spec) with the changes applied. */
   async cloneRun(runId: string, body: unknown) {
-    const shape = checkCloneRequest(body);
-    if (shape.length) throw new ExperimentValidationError(shape);
+    const { req, errors } = readCloneRequest(body);
     const run = await this.runs.require(runId);
     const exp = await this.repo.findExperiment(run.experiment_id);
-    const expName = exp?.name ?? run.experiment_id;
-    return this.create(runDocument(run, { name: expName, tags: (exp?.document as Record<string, unknown> | undefined)?.tags }, (body ?? {}) as CloneRequest));
+    const tags = (exp?.document as Record<string, unknown> | undefined)?.tags;
+    return this.create(runDocument(run, { name: exp?.name ?? run.experiment_id, tags }, req), undefined, errors);
   }
 
   async list(includeArchived = false): Promise<ExperimentView[]> {

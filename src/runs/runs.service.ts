@@ -15,6 +15,7 @@ export class RunNotFoundError extends Error {}
 export class RunConflictError extends Error {}
 
 const ACTIVE: RunStatus[] = ['assigned', 'running'];
+const INTERRUPTED = 'interrupted by an orchestrator stop; resumes from its last checkpoint at the next start';
 
 @Injectable()
 export class RunsService {
@@ -36,6 +37,11 @@ export class RunsService {
    * get one liveness window plus a margin to say hello; runs whose host does not return are lost.
    */
   async boot(): Promise<void> {
+    // Runs interrupted by the last shutdown resume now; this is not one of their restarts.
+    for (const r of await this.repo.findByStatus(['lost'])) {
+      const q = await this.repo.transition(r.id, 'lost', 'queued', `requeued at start after: ${r.reason}`, { host_id: null, devices: [], queued_at: Date.now() });
+      if (q) await this.publisher.publish(q);
+    }
     const active = await this.repo.findByStatus(ACTIVE);
     for (const r of active) if (r.host_id) this.hosts.occupy(r.id, r.host_id, r.devices, r.spec.resources?.share === true);
     const grace = this.config.heartbeatMs * this.config.liveness + 2000;
@@ -102,8 +108,33 @@ export class RunsService {
       attempt: Math.max(0, run.attempt - 1),
     });
     if (!back) return;
+    if (this.cancelRequested.has(runId)) {
+      // Cancelled while the assignment was in flight: the rejection must not resurrect it.
+      const done = await this.repo.transition(runId, 'queued', 'cancelled', 'cancelled by user', { ended_at: Date.now() });
+      if (done) {
+        await this.afterTransition(done);
+        return;
+      }
+    }
     this.scheduler.holdBack(runId, 2000);
     await this.afterTransition(back);
+  }
+
+  /**
+   * The orchestrator is stopping together with this host's worker (npm start's local worker): its
+   * active runs become `lost` — not cancelled — keeping their host, so the final checkpoints written
+   * while the trainers stop are still recorded; boot() requeues them and they resume from there.
+   */
+  async interruptHost(hostId: string, why: string): Promise<number> {
+    const active = (await this.repo.findByStatus(ACTIVE)).filter((r) => r.host_id === hostId);
+    for (const r of active) {
+      const lost = await this.repo.transition(r.id, r.status, 'lost', `${INTERRUPTED}: ${why}`);
+      if (lost) {
+        this.hosts.release(r.id);
+        await this.publisher.publish(lost);
+      }
+    }
+    return active.length;
   }
 
   /** A host died (liveness) or restarted without its runs: they are lost, and requeued while restarts remain. */

@@ -16,10 +16,10 @@ jest.setTimeout(900_000);
 const MAIN = join(REPO_ROOT, 'dist', 'src', 'main.js');
 const dirs: string[] = [];
 
-async function launch(args: string[]) {
+async function launch(args: string[], reuseVarDir?: string) {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js missing: run npm run build:server (npm test does)');
   const [http, zmq] = await freePorts(2);
-  const varDir = mkdtempSync(join(tmpdir(), 'trainyard-main-'));
+  const varDir = reuseVarDir ?? mkdtempSync(join(tmpdir(), 'trainyard-main-'));
   dirs.push(varDir);
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: REPO_ROOT,
@@ -89,9 +89,10 @@ afterAll(() => {
 });
 
 describe('the orchestrator process', () => {
-  it('stops worker and trainer on SIGINT, leaves no orphans and a clean database', async () => {
+  it('stops worker and trainer on SIGINT without orphans, and resumes the interrupted run at the next start', async () => {
     const p = await launch([]);
     let procs: number[] = [];
+    let runId = '';
     try {
       await until(async () => (await getJson<HostView[]>(`${p.url}/api/hosts`)).some((h) => h.status === 'online'), 'the local worker');
       const res = await fetch(`${p.url}/api/experiments`, {
@@ -99,8 +100,8 @@ describe('the orchestrator process', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'stop me', data: { source: 'fashion-mnist', train_subset: 20000, test_subset: 128 }, train: { epochs: 50 } }),
       });
-      const run = ((await res.json()) as { runs: RunView[] }).runs[0];
-      await until(async () => (await getJson<RunView>(`${p.url}/api/runs/${run.id}`)).status === 'running', 'the run to start');
+      runId = ((await res.json()) as { runs: RunView[] }).runs[0].id;
+      await until(async () => ((await getJson<RunView>(`${p.url}/api/runs/${runId}`)).progress?.step ?? 0) >= 2, 'the run to train a few steps');
       procs = descendants(p.child.pid!);
       // The agent and the trainer (plus its launcher) at least.
       expect(procs.length).toBeGreaterThanOrEqual(2);
@@ -109,16 +110,34 @@ describe('the orchestrator process', () => {
       expect([0, 130, null]).toContain(code);
       await until(async () => procs.every((pid) => !alive(pid)), 'no process left', 30_000);
       expect(p.output()).toContain('stopped cleanly');
-      // The database was closed cleanly: it opens, passes an integrity check, and the run ended cancelled
-      // (the agent stopped its trainer, which reported it).
+      // The database was closed cleanly: it opens and passes an integrity check. The run is lost (not
+      // cancelled), with the final checkpoint its trainer wrote while stopping.
       const db = new Database(join(p.varDir, 'db.sqlite'), { readonly: true });
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      const row = db.prepare('SELECT status FROM runs WHERE id = ?').get(run.id) as { status: string };
+      const row = db.prepare('SELECT status, reason, checkpoint_path FROM runs WHERE id = ?').get(runId) as { status: string; reason: string; checkpoint_path: string | null };
       db.close();
-      expect(['cancelled', 'running']).toContain(row.status);
+      expect(row.status).toBe('lost');
+      expect(row.reason).toMatch(/resumes from its last checkpoint/);
+      expect(row.checkpoint_path).toBeTruthy();
     } finally {
       if (p.child.exitCode === null) p.child.kill('SIGKILL');
       for (const pid of procs) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+
+    // Next start: the run is queued again and its trainer resumes from the checkpoint.
+    const again = await launch([], p.varDir);
+    try {
+      const logs = await until(async () => {
+        const l = await getJson<{ items: { message: string }[] }>(`${again.url}/api/runs/${runId}/logs`);
+        return l.items.find((i) => /resumed from/.test(i.message));
+      }, 'the resumed trainer', 240_000);
+      expect(logs.message).toMatch(/resumed from .*after epoch 0/);
+      const run = await getJson<RunView>(`${again.url}/api/runs/${runId}`);
+      expect(run.status).toBe('running');
+      expect(run.attempt).toBe(2);
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
     }
   });
 
