@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { RunsRepository } from '../storage/runs.repository.js';
 import { MetricsRepository } from '../storage/metrics.repository.js';
 import { compareRuns, type CompareResponse, type CompareRunInput } from './compare.js';
+import { bestEpoch, diffConfusion, type BestEpoch, type BestEpochMetric, type ConfusionDiff } from './confusion.js';
 import { MetricsInputError } from './errors.js';
 import { toSeries } from './metrics-query.service.js';
 
@@ -44,5 +45,29 @@ export class ComparisonService {
 
   async compare(runIds: string[], curveKeys?: string[]): Promise<CompareResponse> {
     return compareRuns(await this.inputs(runIds), curveKeys ? { curve_keys: curveKeys } : {});
+  }
+
+  /** The evaluation of a run with the best value of `metric` (ties: the earliest epoch). */
+  async bestEpoch(runId: string, metric: BestEpochMetric): Promise<{ run_id: string; best: BestEpoch | null }> {
+    const evals = await this.evaluationsOf(runId);
+    return { run_id: runId, best: bestEpoch(evals, metric) };
+  }
+
+  /** How run b's confusion matrix differs from run a's (each at a given epoch, or its last). */
+  async confusionDiff(a: { run_id: string; epoch?: number }, b: { run_id: string; epoch?: number }): Promise<ConfusionDiff & { a: { run_id: string; epoch: number }; b: { run_id: string; epoch: number } }> {
+    const pick = async (side: 'a' | 'b', ref: { run_id: string; epoch?: number }) => {
+      const evals = await this.evaluationsOf(ref.run_id);
+      const e = ref.epoch === undefined ? evals[evals.length - 1] : [...evals].reverse().find((x) => x.epoch === ref.epoch);
+      if (!e) throw new MetricsInputError([{ path: `${side}.epoch`, message: `run ${ref.run_id} has no evaluation${ref.epoch === undefined ? '' : ` for epoch ${ref.epoch}`}` }]);
+      return e;
+    };
+    const ea = await pick('a', a);
+    const eb = await pick('b', b);
+    return { ...diffConfusion(ea, eb), a: { run_id: a.run_id, epoch: ea.epoch }, b: { run_id: b.run_id, epoch: eb.epoch } };
+  }
+
+  private async evaluationsOf(runId: string) {
+    if (!(await this.runs.findRun(runId))) throw new MetricsInputError([{ path: 'run_id', message: `run ${runId} not found` }]);
+    return (await this.metrics.evaluations(runId)).map((e) => ({ epoch: e.epoch, matrix: e.matrix, class_names: e.class_names, loss: e.loss }));
   }
 }

@@ -91,6 +91,22 @@ describe.each(dbs)('metrics, comparison and export on $name', ({ url }) => {
     expect((await sys.api('POST', '/api/compare', { run_ids: ['00000000-0000-4000-8000-000000000000'] })).status).toBe(400);
   });
 
+  it('diffs two confusion matrices and finds the best epoch', async () => {
+    const d = await sys.api<{ counts: number[][]; recall_delta: number[]; a: { epoch: number } }>('POST', '/api/compare/confusion', { a: { run_id: ids.a }, b: { run_id: ids.b, epoch: 1 } });
+    expect(d.status).toBe(200);
+    expect(d.body.a.epoch).toBe(2);
+    // b - a, cell by cell.
+    expect(d.body.counts).toEqual([[72 - 90, 18 - 0], [2 - 10, 8 - 0]]);
+    expect(d.body.recall_delta[1]).toBeCloseTo(0.8, 12);
+    const missing = await sys.api<{ errors: { path: string }[] }>('POST', '/api/compare/confusion', { a: { run_id: ids.a, epoch: 9 }, b: { run_id: ids.b } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.errors[0].path).toBe('a.epoch');
+    const best = await sys.api<{ best: { epoch: number; value: number } }>('GET', `/api/runs/${ids.b}/best-epoch?metric=macro_f1`);
+    // Both epochs have the same matrix: ties go to the earliest.
+    expect(best.body.best.epoch).toBe(1);
+    expect((await sys.api('GET', `/api/runs/${ids.b}/best-epoch?metric=vibes`)).status).toBe(400);
+  });
+
   it('exports the runs table and a history as CSV and JSON with file names', async () => {
     const expId = (await sys.api<RunView>('GET', `/api/runs/${ids.a}`)).body.experiment_id;
     const csv = await fetch(`${sys.url}/api/export/runs.csv?experiment_id=${expId}`);
