@@ -249,7 +249,9 @@ export class ExperimentsService {
         ended_at: null,
       }),
     );
-    await this.repo.createExperiment(exp, runs);
+    // Copies: after a multi-row insert TypeORM (on SQLite) reloads default columns and writes them back
+    // by position, in primary-key order, so the inserted objects can come back with each other's ids.
+    await this.repo.createExperiment(Object.assign(new ExperimentEntity(), exp), runs.map((r) => Object.assign(new RunEntity(), r)));
     this.publisher.rememberExperiment(exp.id, exp.name);
     for (const r of runs) await this.runs.publish(r);
     this.scheduler.kick();
