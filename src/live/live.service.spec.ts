@@ -27,7 +27,9 @@ function setup() {
   return { live, client, roomEvents, direct, rooms };
 }
 
-afterEach(() => jest.useRealTimers());
+afterEach(() => {
+  jest.useRealTimers();
+});
 
 describe('LiveService', () => {
   it('holds live events during catch-up and delivers each seq once, in order, before joining the room', () => {
