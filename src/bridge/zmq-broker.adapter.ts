@@ -10,6 +10,9 @@ import { validateContent } from './message.validation.js';
  * `invalid` is set for a run-scoped message whose content failed validation: it still has to be
  * acknowledged (acks are contiguous), so it goes to the handler marked rather than being dropped.
  */
+/** Longest stretch the receive loop decodes without letting the event loop run. */
+const YIELD_AFTER_MS = 5;
+
 export type MessageHandler = (peer: Buffer, message: Message, invalid?: string) => void;
 
 export interface BrokerCounters {
@@ -79,14 +82,14 @@ export class ZmqBroker {
   }
 
   private async receiveLoop(): Promise<void> {
-    let sinceYield = 0;
+    let lastYield = performance.now();
     try {
       for await (const [peer, ...frames] of this.socket) {
         // The socket's iterator resolves from its buffer without returning to the event loop; under a
-        // flood that would starve timers, HTTP and the ingest flush. Yield every so often.
-        if (++sinceYield >= 64) {
-          sinceYield = 0;
+        // flood that would starve timers, HTTP and the ingest flush. Yield after a few ms of work.
+        if (performance.now() - lastYield > YIELD_AFTER_MS) {
           await new Promise((r) => setImmediate(r));
+          lastYield = performance.now();
         }
         let message: Message;
         try {

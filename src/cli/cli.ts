@@ -3,6 +3,7 @@
 // Exit status: 0 success, 1 failure (refused request, unreachable server, run did not succeed),
 // 2 usage error.
 import { parseArgs } from 'node:util';
+import { closest } from '../experiments/spec-paths.js';
 import { ApiClient, ApiError, CliError, DEFAULT_URL } from './api-client.js';
 import { UsageError, type CliContext, type CliIO, type CommandDef, type OptionValues, type ParseArgsOptionsConfig } from './context.js';
 import { CLUSTER_COMMANDS } from './commands/cluster.js';
@@ -59,14 +60,15 @@ function findCommand(argv: string[]): { command: CommandDef; rest: string[] } {
     const command = COMMANDS.find((c) => c.name === `${first} ${second}`);
     if (!command) {
       const subs = COMMANDS.filter((c) => c.name.startsWith(`${first} `)).map((c) => c.name.split(' ')[1]);
-      throw new UsageError(`${first}: ${second === undefined || second.startsWith('-') ? 'missing' : `unknown subcommand "${second}";`} choose one of: ${subs.join(', ')}`);
+      const what = second === undefined || second.startsWith('-') ? 'missing subcommand' : `unknown subcommand "${second}"`;
+      throw new UsageError(`${first}: ${what}; choose one of: ${subs.join(', ')}`);
     }
     return { command, rest: argv.slice(2) };
   }
   const command = COMMANDS.find((c) => c.name === first);
   if (!command) {
-    const near = COMMANDS.map((c) => c.name).filter((n) => n.startsWith(first.slice(0, 3)));
-    throw new UsageError(`unknown command "${first}"${near.length ? `; did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''}`);
+    const near = closest(first, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))], 2);
+    throw new UsageError(`unknown command "${first}"${near ? `; did you mean "${near}"?` : ''}`);
   }
   return { command, rest: argv.slice(1) };
 }

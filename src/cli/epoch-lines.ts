@@ -1,59 +1,87 @@
 // What `watch` prints per epoch, from the run's live events. Trainers send points inside an epoch
 // too (so curves move); an epoch is complete when its `epoch_seconds` point arrives (the trainer sends
-// it last), and the line then carries the epoch's last value of each key. Evaluations may arrive
-// before or after that point (catch-up replays a whole batch at once), so F1 is kept per epoch.
+// it last), and its line carries the epoch's last value of each key. The epoch's evaluation (macro F1)
+// can arrive just before or just after that point — the orchestrator publishes a batch's points before
+// its evaluations, and catch-up replays a whole history at once — so a completed epoch that expects an
+// evaluation is held until it arrives, later data shows it is not coming, or the caller flushes.
 import type { EvaluationView } from '../contracts/api.js';
 import type { MetricPoint } from '../contracts/wire.js';
 import { duration, pct } from './format.js';
 
 interface EpochValues {
-  values: Map<string, { step: number; order: number; value: number }>;
+  values: Map<string, { step: number; value: number }>;
+  complete: boolean;
   printed: boolean;
+}
+
+export interface EpochPlan {
+  /** The run's train.epochs (shown as "epoch 3/10"; the last epoch is always evaluated). */
+  epochs: number | null;
+  /** The run's train.eval_every: epochs whose number it divides are evaluated. */
+  evalEvery: number | null;
 }
 
 export class EpochLines {
   private readonly epochs = new Map<number, EpochValues>();
   private readonly f1 = new Map<number, number>();
-  private order = 0;
+  private readonly evaluated = new Set<number>();
 
-  constructor(private readonly totalEpochs: number | null = null) {}
+  constructor(private readonly plan: EpochPlan = { epochs: null, evalEvery: null }) {}
 
-  /** Records points; returns the lines of epochs completed by them, in epoch order. */
+  /** Records points; returns the lines that became ready, in epoch order. */
   addPoints(points: readonly MetricPoint[]): string[] {
-    const completed = new Set<number>();
+    let highest = -Infinity;
     for (const p of points) {
-      if (!p || typeof p.key !== 'string' || !Number.isFinite(p.epoch) || !Number.isFinite(p.value)) continue;
+      if (!p || typeof p.key !== 'string' || !Number.isFinite(p.epoch) || !Number.isFinite(p.value) || !Number.isFinite(p.step)) continue;
       const e = this.epoch(p.epoch);
       const prev = e.values.get(p.key);
-      // The latest point of an epoch wins; a replayed older step never overwrites a newer one.
-      if (!prev || p.step >= prev.step) e.values.set(p.key, { step: p.step, order: this.order++, value: p.value });
-      if (p.key === 'epoch_seconds') completed.add(p.epoch);
+      // The latest step of an epoch wins; a replayed older step never overwrites a newer one.
+      if (!prev || p.step >= prev.step) e.values.set(p.key, { step: p.step, value: p.value });
+      if (p.key === 'epoch_seconds') e.complete = true;
+      highest = Math.max(highest, p.epoch);
     }
-    return this.linesFor(completed);
+    return this.ready(highest);
   }
 
-  /** Records an evaluation's macro F1; prints nothing by itself (the epoch line carries it). */
+  /** Records an evaluation's macro F1; returns the lines that became ready. */
   addEvaluation(e: Pick<EvaluationView, 'epoch' | 'measures'>): string[] {
-    const f1 = e?.measures?.macro?.f1;
-    if (Number.isFinite(e?.epoch) && typeof f1 === 'number' && Number.isFinite(f1)) this.f1.set(e.epoch, f1);
-    return [];
+    if (!e || !Number.isFinite(e.epoch)) return [];
+    this.evaluated.add(e.epoch);
+    const f1 = e.measures?.macro?.f1;
+    if (typeof f1 === 'number' && Number.isFinite(f1)) this.f1.set(e.epoch, f1);
+    return this.ready(e.epoch);
   }
 
-  printedEpochs(): number[] {
-    return [...this.epochs.entries()].filter(([, v]) => v.printed).map(([k]) => k).sort((a, b) => a - b);
+  /** Every completed epoch not printed yet, evaluated or not (the run ended, or waiting took too long). */
+  flush(): string[] {
+    return this.ready(Infinity);
+  }
+
+  /** Whether a completed epoch is held back waiting for its evaluation. */
+  holding(): boolean {
+    return [...this.epochs.values()].some((e) => e.complete && !e.printed);
+  }
+
+  private expectsEvaluation(n: number): boolean {
+    const { epochs, evalEvery } = this.plan;
+    if (!evalEvery || evalEvery <= 1) return true;
+    return n % evalEvery === 0 || n === epochs;
   }
 
   private epoch(n: number): EpochValues {
     let e = this.epochs.get(n);
-    if (!e) this.epochs.set(n, (e = { values: new Map(), printed: false }));
+    if (!e) this.epochs.set(n, (e = { values: new Map(), complete: false, printed: false }));
     return e;
   }
 
-  private linesFor(epochs: Set<number>): string[] {
+  /** Lines of completed epochs that may print now; data from epoch `seen` settles every earlier epoch. */
+  private ready(seen: number): string[] {
     const out: string[] = [];
-    for (const n of [...epochs].sort((a, b) => a - b)) {
-      const e = this.epochs.get(n);
-      if (!e || e.printed) continue;
+    for (const n of [...this.epochs.keys()].sort((a, b) => a - b)) {
+      const e = this.epochs.get(n)!;
+      if (!e.complete || e.printed) continue;
+      const settled = !this.expectsEvaluation(n) || this.evaluated.has(n) || seen > n;
+      if (!settled) break; // keep epoch order: later epochs wait behind this one
       e.printed = true;
       out.push(this.format(n, e));
     }
@@ -62,7 +90,7 @@ export class EpochLines {
 
   private format(n: number, e: EpochValues): string {
     const v = (k: string) => e.values.get(k)?.value ?? null;
-    const parts = [`epoch ${n}${this.totalEpochs ? `/${this.totalEpochs}` : ''}`];
+    const parts = [`epoch ${n}${this.plan.epochs ? `/${this.plan.epochs}` : ''}`];
     const add = (label: string, text: string) => {
       if (text) parts.push(`${label} ${text}`);
     };

@@ -12,5 +12,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 const code = await runCli(process.argv.slice(2), processIO(abort.signal));
 process.exitCode = code;
-// Keep-alive HTTP sockets must not hold the process open after the answer is printed.
-setTimeout(() => process.exit(code), 200).unref();
+// Wait until everything written reached the pipe (a large export to stdout), then make sure nothing
+// left open (a keep-alive socket) holds the process: the timer only fires if something still does.
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+setTimeout(() => process.exit(code), 1000).unref();

@@ -45,7 +45,7 @@ const SUMMARY_KEYS = ['train_loss', 'train_acc', 'test_acc', 'epoch_seconds', 'i
 const MAX_BATCH_MESSAGES = 2000;
 const MAX_RETRIES = 5;
 /** Bounds one transaction, and so the longest time the event loop is held by a synchronous driver. */
-const MAX_BATCH_POINTS = 20_000;
+const MAX_BATCH_POINTS = 10000;
 
 export interface IngestStats {
   messages: number;

@@ -46,8 +46,8 @@ const queue: CommandDef = {
 function needs(r: RunView): string {
   const res = r.spec?.resources;
   if (!res) return '';
-  let s = res.gpus > 0 ? `${res.gpus} GPU` : 'CPU';
-  if (res.min_gpu_memory_mb > 0) s += ` >=${megabytes(res.min_gpu_memory_mb)}`;
+  let s = res.gpus > 0 ? `${res.gpus} GPU${res.gpus > 1 ? 's' : ''}` : 'CPU';
+  if (res.min_gpu_memory_mb > 0) s += ` >=${res.min_gpu_memory_mb}MB`;
   if (res.labels?.length) s += ` [${res.labels.join(',')}]`;
   if (res.share) s += ' shared';
   return s;

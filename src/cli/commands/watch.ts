@@ -12,6 +12,8 @@ import { enc } from './shared.js';
 
 type ClientSocket = import('socket.io-client').Socket<ServerToClientEvents, ClientToServerEvents>;
 
+const HOLD_FOR_EVALUATION_MS = 2000;
+
 function clock(): string {
   return new Date().toTimeString().slice(0, 8);
 }
@@ -39,17 +41,32 @@ export async function watchRun(ctx: CliContext, id: string, opts: { timeoutS?: n
     transports: ['websocket'],
     reconnectionDelayMax: 5000,
   });
-  const epochs = new EpochLines(first.spec?.train?.epochs ?? null);
+  const epochs = new EpochLines({ epochs: first.spec?.train?.epochs ?? null, evalEvery: first.spec?.train?.eval_every ?? null });
   let lastSeq = 0;
   let lastKey = '';
 
   return new Promise<number>((resolve) => {
     let done = false;
     let timer: NodeJS.Timeout | null = null;
+    let holdTimer: NodeJS.Timeout | null = null;
+    const print = (lines: string[]) => {
+      for (const line of lines) ctx.out(`${clock()}  ${line}`);
+      // An epoch held for its evaluation is printed without it if the evaluation does not follow soon.
+      if (!epochs.holding()) {
+        if (holdTimer) clearTimeout(holdTimer);
+        holdTimer = null;
+      } else if (!holdTimer && !done) {
+        holdTimer = setTimeout(() => {
+          holdTimer = null;
+          print(epochs.flush());
+        }, HOLD_FOR_EVALUATION_MS);
+      }
+    };
     const finish = (code: number) => {
       if (done) return;
       done = true;
       if (timer) clearTimeout(timer);
+      if (holdTimer) clearTimeout(holdTimer);
       ctx.io.signal?.removeEventListener('abort', onAbort);
       socket.close();
       resolve(code);
@@ -72,9 +89,11 @@ export async function watchRun(ctx: CliContext, id: string, opts: { timeoutS?: n
       const key = statusKey(v);
       if (key !== lastKey) {
         lastKey = key;
-        ctx.out(`${clock()}  ${v.status}${v.reason ? `: ${v.reason}` : ''}${v.host_id && (v.status === 'assigned' || v.status === 'running') ? ` [${v.host_id}]` : ''}`);
+        print(epochs.flush());
+        ctx.out(`${clock()}  ${v.status}${v.reason ? `: ${v.reason}` : ''}`);
       }
       if (TERMINAL_STATUSES.includes(v.status)) {
+        print(epochs.flush());
         const l = v.last;
         const summary = [
           `epochs ${v.epochs_completed}/${v.spec?.train?.epochs ?? '?'}`,
@@ -91,12 +110,12 @@ export async function watchRun(ctx: CliContext, id: string, opts: { timeoutS?: n
     socket.on('run.metrics', (e: { run_id: string; seq: number; points: MetricPoint[] }) => {
       if (e.run_id !== first.id) return;
       lastSeq = Math.max(lastSeq, e.seq);
-      for (const line of epochs.addPoints(e.points)) ctx.out(`${clock()}  ${line}`);
+      print(epochs.addPoints(e.points));
     });
     socket.on('run.evaluation', (e: EvaluationView) => {
       if (e.run_id !== first.id) return;
       lastSeq = Math.max(lastSeq, e.seq);
-      epochs.addEvaluation(e);
+      print(epochs.addEvaluation(e));
     });
     socket.on('run.log', (e) => {
       if (e.run_id !== first.id) return;
