@@ -79,7 +79,9 @@ export function clonedRunName(name: string, req: CloneRequest): string {
 }
 
 function changeTokens(req: CloneRequest): string[] {
-  const changes: [string, unknown][] = [...leafPaths(isPlainObject(req.overrides) ? req.overrides : {}), ...Object.entries(isPlainObject(req.set) ? req.set : {})];
+  // A new name or description is not a change of what runs.
+  const overridden = leafPaths(isPlainObject(req.overrides) ? req.overrides : {}).filter(([p]) => p !== 'name' && p !== 'description');
+  const changes: [string, unknown][] = [...overridden, ...Object.entries(isPlainObject(req.set) ? req.set : {})];
   const alias: Record<string, string> = { 'optim.lr': 'lr', 'train.batch_size': 'bs', 'optim.weight_decay': 'wd', 'optim.name': 'opt' };
   const short = (p: string) => alias[p] ?? p.slice(p.lastIndexOf('.') + 1);
   const counts = new Map<string, number>();
@@ -249,9 +251,7 @@ export class ExperimentsService {
         ended_at: null,
       }),
     );
-    // Copies: after a multi-row insert TypeORM (on SQLite) reloads default columns and writes them back
-    // by position, in primary-key order, so the inserted objects can come back with each other's ids.
-    await this.repo.createExperiment(Object.assign(new ExperimentEntity(), exp), runs.map((r) => Object.assign(new RunEntity(), r)));
+    await this.repo.createExperiment(exp, runs);
     this.publisher.rememberExperiment(exp.id, exp.name);
     for (const r of runs) await this.runs.publish(r);
     this.scheduler.kick();

@@ -20,9 +20,12 @@ export class RunsRepository {
 
   /** Stores an experiment and all its runs (queued) in one transaction: nothing is dispatched unstored. */
   async createExperiment(exp: ExperimentEntity, runs: RunEntity[]): Promise<void> {
+    // Inserts copies: after a multi-row insert TypeORM (on SQLite) reloads default columns and writes
+    // them back by position in primary-key order, so the caller's objects could swap ids.
+    const rows = runs.map((r) => Object.assign(new RunEntity(), r));
     await this.ds.transaction(async (m) => {
-      await m.insert(ExperimentEntity, exp);
-      for (let i = 0; i < runs.length; i += 200) await m.insert(RunEntity, runs.slice(i, i + 200));
+      await m.insert(ExperimentEntity, Object.assign(new ExperimentEntity(), exp));
+      for (let i = 0; i < rows.length; i += 200) await m.insert(RunEntity, rows.slice(i, i + 200));
       const transitions = runs.map((r) => ({ run_id: r.id, from_status: null, to_status: r.status, reason: r.reason, at: r.created_at }));
       for (let i = 0; i < transitions.length; i += 200) await m.insert(RunTransitionEntity, transitions.slice(i, i + 200));
     });

@@ -40,6 +40,7 @@ describe.each(dbs)('seed-study preset on $name', ({ url }) => {
   let sys: System;
   let experiment: ExperimentView;
   let runs: RunView[];
+  let answered: RunView[];
 
   beforeAll(async () => {
     sys = await startSystem({ localWorker: false, databaseUrl: await url() });
@@ -48,6 +49,7 @@ describe.each(dbs)('seed-study preset on $name', ({ url }) => {
     const launched = await sys.api<{ experiment: ExperimentView; runs: RunView[] }>('POST', '/api/presets/seed-study/launch', { profile: 'full' });
     expect(launched.status).toBe(201);
     experiment = launched.body.experiment;
+    answered = launched.body.runs;
     // The stored runs, read back the way a client would, not the launch's answer.
     const listed = await sys.api<{ items: RunView[]; total: number }>('GET', `/api/runs?experiment_id=${experiment.id}&sort=created_at&limit=100`);
     expect(listed.status).toBe(200);
@@ -60,6 +62,8 @@ describe.each(dbs)('seed-study preset on $name', ({ url }) => {
   it('stores exactly the ten notebook runs, in order', async () => {
     expect(runs.map((r) => r.name)).toEqual(EXPECTED.map((e) => e[0]));
     expect(experiment.run_ids).toEqual(runs.map((r) => r.id));
+    // The launch answer names the same run by the same id as storage (a multi-row insert once swapped them).
+    expect(answered.map((r) => [r.id, r.name])).toEqual(runs.map((r) => [r.id, r.name]));
     const all = await sys.api<{ total: number }>('GET', '/api/runs');
     expect(all.body.total).toBe(10);
     // Ten distinct variants: every resolved spec hashes differently.
