@@ -196,9 +196,9 @@ export class IngestService {
     }
 
     const lifecycle: RunEntity[] = [];
-    const livePoints: { runId: string; seq: number; points: StoredPoint[] }[] = [];
-    const liveEvals: EvaluationEntity[] = [];
-    const liveLogs: { runId: string; seq: number; level: string; message: string }[] = [];
+    // Live fan-out after commit, in each run's seq order (points, evaluations and log lines interleaved
+    // as they were sent), so dashboards never see an evaluation before the points that preceded it.
+    const liveOps: (() => void)[] = [];
     const summaryChanged = new Set<string>();
 
     if (toStore.size) {
@@ -236,7 +236,7 @@ export class IngestService {
                 points.push(p);
                 if ((SUMMARY_KEYS as readonly string[]).includes(p.key)) last[p.key] = p.value;
               }
-              livePoints.push({ runId, seq, points: stored });
+              liveOps.push(() => this.live.metrics(runId, seq, stored));
             } else if (type === 'evaluation') {
               const ev = item.msg.content as EvaluationContent;
               const issues = confusionMatrixIssues(ev.matrix, ev.class_names);
@@ -259,14 +259,14 @@ export class IngestService {
                 created_at: Date.now(),
               };
               await this.metrics.insertEvaluation(m, row);
-              liveEvals.push(row as EvaluationEntity);
+              liveOps.push(() => this.live.evaluation(toEvaluationView(row as EvaluationEntity)));
               last.macro_f1 = measures.macro.f1;
               last.test_acc = measures.accuracy;
               epochs = Math.max(epochs, ev.epoch);
             } else if (type === 'log') {
               const l = item.msg.content as LogContent;
               await this.metrics.insertLogs(m, [{ run_id: runId, seq, level: l.level, message: l.message, created_at: Date.now() }]);
-              liveLogs.push({ runId, seq, level: l.level, message: l.message });
+              liveOps.push(() => this.live.logLine(runId, seq, l.level, l.message));
             } else if (type === 'checkpoint') {
               const c = item.msg.content as CheckpointContent;
               await this.metrics.insertCheckpoint(m, { run_id: runId, seq, epoch: c.epoch, path: c.path, bytes: c.bytes, final: c.final, host_id: item.hostId, created_at: Date.now() });
@@ -318,9 +318,7 @@ export class IngestService {
     }
 
     for (const [runId, peer] of ackTo) this.commands.ack(peer, runId, this.contiguity.get(runId)?.last ?? 0);
-    for (const p of livePoints) this.live.metrics(p.runId, p.seq, p.points);
-    for (const e of liveEvals) this.live.evaluation(toEvaluationView(e));
-    for (const l of liveLogs) this.live.logLine(l.runId, l.seq, l.level, l.message);
+    for (const op of liveOps) op();
     const lifecycleIds = new Set(lifecycle.map((r) => r.id));
     for (const r of lifecycle) await this.runs.afterTransition(r);
     for (const id of summaryChanged) {
