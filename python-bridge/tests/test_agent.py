@@ -376,7 +376,7 @@ def test_trainer_command_building(tmp_path: Path) -> None:
                                                            str(job)]
     assert trainer_command(job, tmp_path, [0], None)[-3:] == ["trainyard_worker.trainer", "--job", str(job)]
     multi = trainer_command(job, tmp_path, [2, 3], None)
-    assert multi[:6] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    assert multi[:6] == [sys.executable, "-m", "trainyard_worker.trainer.torchrun", "--standalone", "--nproc_per_node", "2"]
     assert multi[6:] == ["-m", "trainyard_worker.trainer", "--job", str(job)]
     assert trainer_command(job, tmp_path, [-1], "fake --x") == ["fake", "--x", "--job", str(job)]
     assert trainer_command(job, tmp_path, [-1], '["{python}", "t.py", "{job}", "{run_dir}"]') == [

@@ -74,7 +74,8 @@ def trainer_command(job_path: Path, run_dir: Path, devices: list[int], override:
         return cmd if uses_job else [*cmd, "--job", str(job_path)]
     gpus = [d for d in devices if d >= 0]
     if len(gpus) > 1:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(len(gpus)),
+        # The project's torchrun wrapper: plain torchrun crashes at start on torch 1.13 + Python 3.11.
+        return [sys.executable, "-m", "trainyard_worker.trainer.torchrun", "--standalone", "--nproc_per_node", str(len(gpus)),
                 "-m", "trainyard_worker.trainer", "--job", str(job_path)]
     return [sys.executable, "-m", "trainyard_worker.trainer", "--job", str(job_path)]
 

@@ -60,10 +60,11 @@ export class WorkerLinkService {
         this.hosts.heartbeat(hostId, msg.content as HeartbeatContent);
         return;
       case 'accepted':
-        this.log.debug?.(`run ${(msg.content as AcceptedContent).run_id} accepted by ${hostId}`);
+        this.scheduler.answered((msg.content as AcceptedContent).run_id);
         return;
       case 'rejected': {
         const c = msg.content as RejectedContent;
+        this.scheduler.answered(c.run_id);
         void this.runs.onRejected(hostId, c.run_id, c.reason).catch((e: Error) => this.log.error(e.message));
         return;
       }
@@ -89,5 +90,10 @@ export class WorkerLinkService {
     for (const peer of this.hosts.onlinePeers()) this.broker.send(peer, 'heartbeat', {});
     const dead = await this.hosts.expire(Date.now(), this.config.heartbeatMs * this.config.liveness);
     for (const hostId of dead) await this.runs.onHostLost(hostId, `silent for ${this.config.liveness} heartbeats`);
+    // A worker that is alive but never answered an assignment (the frame was lost or unreadable):
+    // treat it as a rejection so the run is placed again instead of waiting forever.
+    for (const { runId, hostId } of this.scheduler.overdue(Date.now(), this.config.assignTimeoutMs)) {
+      await this.runs.onRejected(hostId, runId, `no answer to the assignment within ${this.config.assignTimeoutMs} ms`);
+    }
   }
 }

@@ -39,6 +39,8 @@ export class AppConfig {
   /** Live fan-out: metric deltas to a room are coalesced at most this often. */
   @Transform(toInt) @IsInt() @Min(0) @Max(5000) liveThrottleMs = 100;
   @Transform(toInt) @IsInt() @Min(1000) @Max(600000) pythoniaTimeoutMs = 60000;
+  /** An assignment no worker answered within this long is placed again. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600000) assignTimeoutMs = 30000;
 
   get zmqConnectEndpoint(): string {
     return this.zmqConnect ?? this.zmqBind.replace('tcp://*:', 'tcp://127.0.0.1:').replace('tcp://0.0.0.0:', 'tcp://127.0.0.1:');
@@ -62,6 +64,7 @@ const ENV: Record<keyof Omit<AppConfig, 'zmqConnectEndpoint'>, string> = {
   logLevel: 'TRAINYARD_LOG_LEVEL',
   liveThrottleMs: 'TRAINYARD_LIVE_THROTTLE_MS',
   pythoniaTimeoutMs: 'TRAINYARD_PYTHONIA_TIMEOUT_MS',
+  assignTimeoutMs: 'TRAINYARD_ASSIGN_TIMEOUT_MS',
 };
 
 export class ConfigError extends Error {}

@@ -170,7 +170,7 @@ export class RunsService {
     if (TERMINAL_STATUSES.includes(run.status)) this.cancelRequested.delete(run.id);
     await this.publisher.publish(run);
     if (run.status === 'lost' && this.cancelRequested.has(run.id)) {
-      const c = await this.repo.transition(run.id, 'lost', 'cancelled', `cancelled while lost: ${run.reason}`, { ended_at: Date.now() });
+      const c = await this.repo.transition(run.id, 'lost', 'cancelled', `cancelled while lost: ${run.reason}`, { ended_at: Date.now(), host_id: null });
       if (c) {
         this.cancelRequested.delete(run.id);
         await this.publisher.publish(c);
@@ -183,7 +183,8 @@ export class RunsService {
       });
       if (q) await this.publisher.publish(q);
     } else if (run.status === 'lost') {
-      const f = await this.repo.transition(run.id, 'lost', 'failed', `lost and no restarts left (${run.spec.max_restarts}): ${run.reason}`, { ended_at: Date.now() });
+      // host_id cleared: a worker that comes back later must not write into a run it no longer owns.
+      const f = await this.repo.transition(run.id, 'lost', 'failed', `lost and no restarts left (${run.spec.max_restarts}): ${run.reason}`, { ended_at: Date.now(), host_id: null });
       if (f) await this.publisher.publish(f);
     }
     if (!ACTIVE.includes(run.status)) this.scheduler.kick();

@@ -65,6 +65,25 @@ export class SchedulerService {
     }
   }
 
+  /** Assignments sent and not yet answered (accepted or rejected), by run: host and when. */
+  private readonly unanswered = new Map<string, { hostId: string; at: number }>();
+
+  answered(runId: string): void {
+    this.unanswered.delete(runId);
+  }
+
+  /** Assignments older than `ms` that their worker never answered (the message or the worker got lost). */
+  overdue(now: number, ms: number): { runId: string; hostId: string }[] {
+    const out: { runId: string; hostId: string }[] = [];
+    for (const [runId, a] of this.unanswered) {
+      if (now - a.at > ms) {
+        out.push({ runId, hostId: a.hostId });
+        this.unanswered.delete(runId);
+      }
+    }
+    return out;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -129,6 +148,7 @@ export class SchedulerService {
         if (back) await this.publisher.publish(back);
         continue;
       }
+      this.unanswered.set(run.id, { hostId: p.host_id, at: Date.now() });
       await this.publisher.publish(updated);
     }
     // Publish queued runs whose reason to wait changed, so the queue view stays live.

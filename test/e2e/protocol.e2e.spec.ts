@@ -21,7 +21,7 @@ describe('wire protocol with simulated workers', () => {
   };
 
   beforeAll(async () => {
-    sys = await startSystem({ localWorker: false, heartbeatMs: 300 });
+    sys = await startSystem({ localWorker: false, heartbeatMs: 300, assignTimeoutMs: 1500 });
   });
   afterAll(async () => {
     for (const w of workers) await w.close();
@@ -131,5 +131,25 @@ describe('wire protocol with simulated workers', () => {
     expect(after.status).toBe('running');
     expect(after.attempt).toBe(2);
     expect(noticedMs).toBeGreaterThan(0);
+  });
+
+  it('places a run again when its worker never answers the assignment', async () => {
+    for (const w of workers.splice(0)) await w.close();
+    const mute = await worker({ host: 'mute', autoAccept: false });
+    for (let i = 0; ; i++) {
+      const online = (await sys.api<HostView[]>('GET', '/api/hosts')).body.filter((h) => h.status === 'online');
+      if (online.length === 1 && online[0].name === 'mute') break;
+      if (i > 100) throw new Error('closed workers were never declared offline');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('unanswered'));
+    const runId = created.body.runs[0].id;
+    // The mute worker keeps heartbeating (it is alive) but never says accepted or rejected.
+    await mute.next((m) => m.header.type === 'assign' && (m.content as AssignContent).run_id === runId);
+    const again = (await mute.next((m) => m.header.type === 'assign' && (m.content as AssignContent).run_id === runId, 20_000)) as Message<'assign'>;
+    expect(again.content.attempt).toBe(1);
+    const transitions = (await sys.api<{ to: string; reason: string }[]>('GET', `/api/runs/${runId}/transitions`)).body;
+    expect(transitions.map((t) => t.to).slice(0, 4)).toEqual(['queued', 'assigned', 'queued', 'assigned']);
+    expect(transitions[2].reason).toMatch(/no answer to the assignment/);
   });
 });

@@ -33,6 +33,7 @@ export interface SystemOptions {
   varDir?: string;
   sqlitePath?: string;
   zmqBind?: string;
+  assignTimeoutMs?: number;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -53,6 +54,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       liveness: 3,
       logLevel: (process.env.TRAINYARD_TEST_LOG as AppConfig['logLevel']) ?? 'warn',
       liveThrottleMs: 50,
+      assignTimeoutMs: opts.assignTimeoutMs ?? 30000,
     },
   );
   const app = await createApp(config);
