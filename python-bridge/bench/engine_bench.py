@@ -13,8 +13,9 @@ The notebook runs with torch's default thread count, as it would (Debian's torch
 engine with every core, as the trainer does. `notebook_all_threads` also gives the notebook's steps with every
 core, to separate what threads buy from what the engine's design buys.
 
-Timings are medians of per-batch times after warm-up batches (robust to a noisy, shared machine); the load
-average before and after is reported so a disturbed run can be recognised. With a CUDA device, `gpu` adds
+Timings: medians of per-batch times after warm-up, in alternating notebook/engine blocks (`--rounds`); each
+side keeps its best block, which is what a quiet machine gives (on a shared CPU, bursts of load from other
+processes slow whichever block they hit). Every block's rate and the load average are in the output. With a CUDA device, `gpu` adds
 images/s for every seed variant at its best batch size, the ratio against the notebook loop on that GPU, and
 the fraction of the GPU's bf16 peak.
 """
@@ -110,19 +111,24 @@ def notebook_loader(data: torch.Tensor, labels: torch.Tensor, size: int) -> Data
     return DataLoader(CustomDataset(data, labels, transform=train_transform), batch_size=BATCH, shuffle=True)
 
 
-def notebook_steps(loader: DataLoader, device: torch.device, n: int, warmup: int) -> list[float]:
-    """The body of the notebook's train_model loop, timed per batch (data loading included)."""
+def notebook_step_timer(loader: DataLoader, device: torch.device) -> Callable[[], float]:
+    """One batch of the body of the notebook's train_model loop per call (data loading included); returns its
+    seconds."""
     model = resnet18(num_classes=10).to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.Adam(model.parameters(), lr=0.001)
     model.train()
-    running_loss = 0.0
-    correct, total = 0, 0
-    times: list[float] = []
+    state = {"running_loss": 0.0, "correct": 0, "total": 0}
     it = iter(loader)
-    for i in range(warmup + n):
+
+    def one() -> float:
+        nonlocal it
         t0 = time.perf_counter()
-        images, labels = next(it)
+        try:
+            images, labels = next(it)
+        except StopIteration:
+            it = iter(loader)
+            images, labels = next(it)
         images, labels = images.to(device), labels.to(device)
         optimizer.zero_grad()
         outputs = model(images)
@@ -130,24 +136,35 @@ def notebook_steps(loader: DataLoader, device: torch.device, n: int, warmup: int
         loss.backward()
         optimizer.step()
 
-        running_loss += loss.item()
+        state["running_loss"] += loss.item()
         _, predicted = outputs.max(1)
-        total += labels.size(0)
-        correct += predicted.eq(labels).sum().item()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return times
+        state["total"] += labels.size(0)
+        state["correct"] += predicted.eq(labels).sum().item()
+        return time.perf_counter() - t0
+
+    return one
 
 
-def notebook_augment(loader: DataLoader, n: int, warmup: int) -> list[float]:
-    times: list[float] = []
+def notebook_augment_timer(loader: DataLoader) -> Callable[[], float]:
     it = iter(loader)
-    for i in range(warmup + n):
+
+    def one() -> float:
+        nonlocal it
         t0 = time.perf_counter()
-        next(it)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return times
+        try:
+            next(it)
+        except StopIteration:
+            it = iter(loader)
+            next(it)
+        return time.perf_counter() - t0
+
+    return one
+
+
+def notebook_steps(loader: DataLoader, device: torch.device, n: int, warmup: int) -> list[float]:
+    one = notebook_step_timer(loader, device)
+    times = [one() for _ in range(warmup + n)]
+    return times[warmup:]
 
 
 # ---- the engine -------------------------------------------------------------------------------------
@@ -192,6 +209,59 @@ def engine_loop(t: Trainer, n: int, warmup: int, fn: Callable[[torch.Tensor], An
         fn(idx)
         times.append(time.perf_counter() - t0)
     return times
+
+
+def engine_timer(t: Trainer, fn: Callable[[torch.Tensor], Any]) -> Callable[[], float]:
+    g = torch.Generator().manual_seed(0)
+    size = int(t.train_y.shape[0])
+
+    def one() -> float:
+        idx = torch.randint(0, size, (t.batch,), generator=g).to(t.device)
+        t0 = time.perf_counter()
+        fn(idx)
+        return time.perf_counter() - t0
+
+    return one
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds spent by the whole machine so far (from /proc/stat), to see what other processes took."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _block(fn: Callable[[], float], n: int, warmup: int) -> tuple[float, float | None]:
+    """(images/s from the median per-batch time, CPU seconds other processes used during the block)."""
+    for _ in range(warmup):
+        fn()
+    b0, me0 = _busy_seconds(), sum(os.times()[:2])
+    times = [fn() for _ in range(n)]
+    b1, me1 = _busy_seconds(), sum(os.times()[:2])
+    other = None if b0 is None or b1 is None else round(max(0.0, (b1 - b0) - (me1 - me0)), 1)
+    return rate(times), other
+
+
+def measure(notebook: Callable[[], float], engine: Callable[[], float], n_nb: int, n_eng: int, warmup: int,
+            rounds: int, engine_threads: int) -> dict[str, Any]:
+    """`rounds` alternating blocks (notebook batches with torch's default threads, then engine batches with
+    every core). Each block's median per-batch time gives a rate; each side keeps its best block, the figure a
+    quiet machine gives (on a shared CPU a burst of load from other processes slows whichever block it hits;
+    `other_cpu_s` says how much CPU time other processes took during each block)."""
+    nb, eng = [], []
+    for _ in range(rounds):
+        torch.set_num_threads(DEFAULT_THREADS)
+        nb.append(_block(notebook, n_nb, warmup))
+        torch.set_num_threads(engine_threads)
+        eng.append(_block(engine, n_eng, warmup))
+    a, b = max(r for r, _ in nb), max(r for r, _ in eng)
+    return {"notebook_images_per_s": a, "engine_images_per_s": b, "ratio": round(b / a, 2),
+            "rounds": {"notebook": [r for r, _ in nb], "engine": [r for r, _ in eng]},
+            "other_cpu_s": {"notebook": [o for _, o in nb], "engine": [o for _, o in eng]},
+            "batches_per_round": [n_nb, n_eng]}
 
 
 def rate(times: list[float], batch: int = BATCH) -> float:
@@ -262,6 +332,9 @@ def main() -> None:
     p.add_argument("--steps36", type=int, default=8, help="timed training steps at 36 px (each side)")
     p.add_argument("--steps224", type=int, default=3, help="timed training steps at 224 px (each side)")
     p.add_argument("--warmup", type=int, default=2, help="untimed batches before each measurement")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="alternating notebook/engine blocks for augmentation and 36 px steps (best block kept)")
+    p.add_argument("--rounds224", type=int, default=2, help="the same for 224 px training steps")
     p.add_argument("--sizes", default="36,224", help="comma-separated: 36 and/or 224")
     p.add_argument("--no-steps", action="store_true", help="augmentation only (fast)")
     p.add_argument("--no-extra", action="store_true", help="skip notebook_all_threads")
@@ -296,7 +369,7 @@ def main() -> None:
                                                                        "not installed)",
                   "notebook_threads": DEFAULT_THREADS, "engine_threads": engine_threads,
                   "malloc_tuned_for_both": malloc_tuned,
-                  "timing": "median per-batch time after warm-up"},
+                  "timing": "per side, the best of --rounds alternating blocks of median per-batch times"},
         "augmentation": {}, "train_step": {}, "targets": TARGETS,
     }
     trainers = {s: engine_trainer(data_spec, {}, None if s == 36 else s, "cpu") for s in sizes or [36]}
@@ -307,31 +380,29 @@ def main() -> None:
 
     for s in sizes:
         t = trainers[s]
-        torch.set_num_threads(DEFAULT_THREADS)
-        nb = notebook_augment(notebook_loader(nb_data, nb_labels, s), args.aug_batches, args.warmup)
-        torch.set_num_threads(engine_threads)
-        eng = engine_loop(t, max(args.aug_batches, 30), args.warmup + 3,
-                          lambda idx, t=t: t.aug.train(t.train_x[idx], generator=t.aug_gen))
-        result["augmentation"][str(s)] = summary(nb, eng)
+        result["augmentation"][str(s)] = measure(
+            notebook_augment_timer(notebook_loader(nb_data, nb_labels, s)),
+            engine_timer(t, lambda idx, t=t: t.aug.train(t.train_x[idx], generator=t.aug_gen)),
+            args.aug_batches, 3 * args.aug_batches, args.warmup, args.rounds, engine_threads)
         log(f"augmentation {s}px: {result['augmentation'][str(s)]}")
     if not args.no_steps:
         for s in sizes:
             t = trainers[s]
             n = args.steps36 if s == 36 else args.steps224
             w = args.warmup if s == 36 else 1
-            torch.set_num_threads(DEFAULT_THREADS)
-            nb = notebook_steps(notebook_loader(nb_data, nb_labels, s), torch.device("cpu"), n, w)
-            torch.set_num_threads(engine_threads)
-            eng = engine_loop(t, n, w, t.step)
-            result["train_step"][str(s)] = summary(nb, eng)
+            nb_timer = notebook_step_timer(notebook_loader(nb_data, nb_labels, s), torch.device("cpu"))
+            result["train_step"][str(s)] = measure(nb_timer, engine_timer(t, t.step), n, n, w,
+                                                   args.rounds if s == 36 else args.rounds224, engine_threads)
             result["train_step"][str(s)]["engine_channels_last"] = t.channels_last
             log(f"train step {s}px: {result['train_step'][str(s)]}")
             if not args.no_extra and engine_threads != DEFAULT_THREADS:
                 torch.set_num_threads(engine_threads)
-                nb_all = notebook_steps(notebook_loader(nb_data, nb_labels, s), torch.device("cpu"), n, w)
+                nb_all, other = _block(notebook_step_timer(notebook_loader(nb_data, nb_labels, s),
+                                                           torch.device("cpu")), n, w)
+                eng_rate = result["train_step"][str(s)]["engine_images_per_s"]
                 result.setdefault("notebook_all_threads", {})[str(s)] = {
-                    "threads": engine_threads, "notebook_images_per_s": rate(nb_all),
-                    "engine_ratio": round(rate(eng) / rate(nb_all), 2)}
+                    "threads": engine_threads, "notebook_images_per_s": nb_all,
+                    "engine_ratio": round(eng_rate / nb_all, 2), "other_cpu_s": other}
                 log(f"notebook with {engine_threads} threads {s}px: {result['notebook_all_threads'][str(s)]}")
     met = {}
     if "36" in result["train_step"]:

@@ -261,3 +261,21 @@ def test_no_augmentation_is_the_test_transform():
     x = images(8)
     a = engine(ops=[], resize=None)
     assert torch.equal(a.train(x), a.eval(x))
+
+
+def test_benchmark_script_runs_and_prints_one_json_object():
+    """The benchmark is run on purpose (npm run bench:engine); this only keeps it from rotting: tiny settings,
+    no timing thresholds."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "engine_bench.py"
+    p = subprocess.run([sys.executable, str(script), "--sizes", "36", "--no-steps", "--rounds", "1",
+                        "--aug-batches", "2", "--warmup", "1"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = json.loads(p.stdout)
+    aug = out["augmentation"]["36"]
+    assert aug["notebook_images_per_s"] > 0 and aug["engine_images_per_s"] > 0 and aug["ratio"] > 0
+    assert out["setup"]["batch_size"] == 64 and "augmentation_36" in out["met"]
