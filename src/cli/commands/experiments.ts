@@ -7,6 +7,23 @@ import { printJson, type CommandDef } from '../context.js';
 import { fields, table, timestamp } from '../format.js';
 import { CLONE_HELP, CLONE_OPTIONS, cloneBody, enc, printCreated, printRefusal, readDocumentFile, type Created } from './shared.js';
 
+/**
+ * Sends a request that creates an experiment and prints the result; a 400 prints every error path
+ * and gives exit status 1.
+ */
+async function createAndPrint(ctx: Parameters<CommandDef['run']>[0], send: () => Promise<Created>, subject: string): Promise<number> {
+  try {
+    printCreated(ctx, await send());
+    return 0;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 400) {
+      printRefusal(ctx, e, subject);
+      return 1;
+    }
+    throw e;
+  }
+}
+
 const create: CommandDef = {
   name: 'experiments create',
   args: 'FILE',
@@ -17,18 +34,11 @@ const create: CommandDef = {
   json: true,
   async run(ctx, [file]) {
     const doc = readDocumentFile(ctx, file);
-    try {
-      const created =
-        doc.kind === 'yaml' ? await ctx.api.postText<Created>('/experiments', doc.text, 'application/yaml') : await ctx.api.post<Created>('/experiments', doc.value);
-      printCreated(ctx, created);
-      return 0;
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 400) {
-        printRefusal(ctx, e, file);
-        return 1;
-      }
-      throw e;
-    }
+    return createAndPrint(
+      ctx,
+      () => (doc.kind === 'yaml' ? ctx.api.postText<Created>('/experiments', doc.text, 'application/yaml') : ctx.api.post<Created>('/experiments', doc.value)),
+      file,
+    );
   },
 };
 
@@ -100,16 +110,7 @@ const cloneExperiment: CommandDef = {
   json: true,
   async run(ctx, [id], opts) {
     const body = cloneBody(ctx, opts);
-    try {
-      printCreated(ctx, await ctx.api.post<Created>(`/experiments/${enc(id)}/clone`, body));
-      return 0;
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 400) {
-        printRefusal(ctx, e, `clone of experiment ${id}`);
-        return 1;
-      }
-      throw e;
-    }
+    return createAndPrint(ctx, () => ctx.api.post<Created>(`/experiments/${enc(id)}/clone`, body), `clone of experiment ${id}`);
   },
 };
 
@@ -124,16 +125,7 @@ const cloneRun: CommandDef = {
   json: true,
   async run(ctx, [id], opts) {
     const body = cloneBody(ctx, opts);
-    try {
-      printCreated(ctx, await ctx.api.post<Created>(`/runs/${enc(id)}/clone`, body));
-      return 0;
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 400) {
-        printRefusal(ctx, e, `clone of run ${id}`);
-        return 1;
-      }
-      throw e;
-    }
+    return createAndPrint(ctx, () => ctx.api.post<Created>(`/runs/${enc(id)}/clone`, body), `clone of run ${id}`);
   },
 };
 
