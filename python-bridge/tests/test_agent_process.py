@@ -116,6 +116,7 @@ def test_sigkill_of_the_agent_takes_its_trainers_down_and_a_restart_reports_them
         fin = orch.expect("finished", lambda m: m.header.get("run_id") == "run-o")
         assert fin.header["seq"] == 3
         assert fin.content["status"] == "failed" and "attempt 3" in fin.content["error"]
+        assert fin.content["interrupted"] is True  # the orchestrator resumes it rather than failing it
         proc2.send_signal(signal.SIGINT)
         code, err = finish(proc2)
         assert code == 0, err

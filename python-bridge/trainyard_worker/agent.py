@@ -539,14 +539,16 @@ class Agent:
                     "status": "failed",
                     "error": f"the worker agent restarted while attempt {st.get('attempt')} was running; "
                              "the trainer was stopped",
-                    "epochs_completed": st["epochs_completed"] if isinstance(st.get("epochs_completed"), int) else 0})
+                    "epochs_completed": st["epochs_completed"] if isinstance(st.get("epochs_completed"), int) else 0,
+                    # Not the run's fault: the orchestrator makes it lost and resumes it from its checkpoint.
+                    "interrupted": True})
             st["state"] = "finished"
             try:
                 atomic_write_json(state_path, st)
             except OSError:
                 pass
             if not written:
-                log.warning("run %s: reported as failed (its trainer did not survive the agent restart)", run_id)
+                log.warning("run %s: reported as interrupted (its trainer did not survive the agent restart)", run_id)
 
     # ---- cancel and supervision ----------------------------------------------------------------
 

@@ -129,6 +129,11 @@ export interface FinishedContent {
   status: FinishedStatus;
   error: string | null;
   epochs_completed: number;
+  /**
+   * The trainer did not end by itself: its worker agent died and, restarted, reports the run. The
+   * orchestrator treats the run as lost (not failed), so it is requeued and resumes from its checkpoint.
+   */
+  interrupted?: boolean;
 }
 
 // ---- orchestrator -> worker ------------------------------------------------------------------

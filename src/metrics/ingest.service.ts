@@ -281,10 +281,11 @@ export class IngestService {
               }
             } else if (type === 'finished') {
               const f = item.msg.content as FinishedContent;
-              const to: RunStatus = f.status;
+              // An interrupted run (its agent died) is lost, not failed: it is requeued and resumes.
+              const to: RunStatus = f.interrupted === true ? 'lost' : f.status;
               epochs = Math.max(epochs, f.epochs_completed);
               const reason = f.error ?? (to === 'succeeded' ? null : to);
-              const moved = await this.runsRepo.transition(runId, ['running', 'assigned'], to, reason, { ended_at: Date.now(), epochs_completed: epochs }, m);
+              const moved = await this.runsRepo.transition(runId, ['running', 'assigned'], to, reason, to === 'lost' ? { epochs_completed: epochs } : { ended_at: Date.now(), epochs_completed: epochs }, m);
               if (moved) {
                 run = moved;
                 lifecycle.push(moved);

@@ -1,7 +1,8 @@
-// Nothing is lost or duplicated when the orchestrator restarts in the middle of a run: a real agent
+// Restarts of either side in the middle of a run. Orchestrator: a real agent
 // keeps training and spooling while the orchestrator is down, reconnects, says hello with its running
 // run, and replays what was not acknowledged; the new orchestrator (same database, same port) stores
-// each message once and the run finishes normally.
+// each message once and the run finishes normally. Agent: killed hard, its trainer dies with it; the
+// restarted agent reports the run interrupted, and the run resumes from its last checkpoint.
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,7 +26,7 @@ async function waitHostOnline(sys: System) {
   throw new Error('agent never came online');
 }
 
-describe('orchestrator restart during a run', () => {
+describe('restarts during a run', () => {
   it('resumes the conversation with the agent and stores every message exactly once', async () => {
     const zmqPort = await freePort();
     const opts = { localWorker: false, varDir, sqlitePath: join(varDir, 'db.sqlite'), zmqBind: `tcp://127.0.0.1:${zmqPort}`, heartbeatMs: 500 };
@@ -72,6 +73,49 @@ describe('orchestrator restart during a run', () => {
       agent.kill('SIGTERM');
       await new Promise((r) => agent.once('exit', r));
       await sys.close();
+    }
+  });
+
+  it('resumes a run from its last checkpoint when the worker agent is killed and restarts', async () => {
+    const zmqPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'trainyard-agentkill-'));
+    const sys = await startSystem({ localWorker: false, varDir: dir, sqlitePath: join(dir, 'db.sqlite'), zmqBind: `tcp://127.0.0.1:${zmqPort}`, heartbeatMs: 500 });
+    const startAgent = () =>
+      spawn('/usr/bin/python3', ['-m', 'trainyard_worker', '--connect', `tcp://127.0.0.1:${zmqPort}`, '--state-dir', join(dir, 'worker'), '--cpu-slots', '1', '--heartbeat-ms', '500'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'python-bridge'), TRAINYARD_WORKER_KEY: TEST_WORKER_KEY },
+        stdio: 'ignore',
+      });
+    let agent = startAgent();
+    try {
+      await waitHostOnline(sys);
+      const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('agent dies', { data: { source: 'fashion-mnist', train_subset: 1280, test_subset: 128, pad_to: 36 }, train: { epochs: 3, batch_size: 64, seed: 5 } }));
+      const id = created.body.runs[0].id;
+      // Wait for the epoch-1 checkpoint, then kill the agent hard (its trainer dies with it).
+      for (let i = 0; ; i++) {
+        const cps = (await sys.api<{ epoch: number }[]>('GET', `/api/runs/${id}/checkpoints`)).body;
+        if (cps.some((c) => c.epoch >= 1)) break;
+        if (i > 1200) throw new Error('no checkpoint');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      agent.kill('SIGKILL');
+      await new Promise((r) => agent.once('exit', r));
+      agent = startAgent();
+      const done = await sys.waitForRun(id, (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status), 300_000);
+      expect(done.status).toBe('succeeded');
+      expect(done.attempt).toBe(2);
+      const transitions = (await sys.api<{ to: string }[]>('GET', `/api/runs/${id}/transitions`)).body.map((t) => t.to);
+      expect(transitions).toEqual(['queued', 'assigned', 'running', 'lost', 'queued', 'assigned', 'running', 'succeeded']);
+      const logs = (await sys.api<{ items: { message: string }[] }>('GET', `/api/runs/${id}/logs`)).body.items.map((l) => l.message);
+      expect(logs.some((m) => /resumed from .*after epoch [12]/.test(m))).toBe(true);
+      const evals = (await sys.api<EvaluationView[]>('GET', `/api/runs/${id}/evaluations`)).body;
+      expect([...new Set(evals.map((e) => e.epoch))]).toEqual([1, 2, 3]);
+      expect(done.epochs_completed).toBe(3);
+    } finally {
+      agent.kill('SIGTERM');
+      await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once('exit', r)));
+      await sys.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
