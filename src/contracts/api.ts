@@ -109,6 +109,35 @@ export interface EvaluationView {
   created_at: string;
 }
 
+/** GET /api/runs/:id/layers: the model layer by layer (the notebook's torchinfo table), from Python. */
+export interface LayerRowView {
+  depth: number;
+  /** torchinfo's depth-index, e.g. "1-8". */
+  index: string;
+  name: string;
+  type: string;
+  input_shape: number[] | null;
+  output_shape: number[] | null;
+  params: number;
+  mult_adds: number;
+  leaf: boolean;
+}
+
+export interface LayerTableView {
+  input_shape: number[];
+  output_shape: number[];
+  rows: LayerRowView[];
+  totals: {
+    params: number;
+    trainable_params: number;
+    mult_adds: number;
+    input_size_mb: number;
+    forward_backward_size_mb: number;
+    params_size_mb: number;
+    estimated_total_size_mb: number;
+  };
+}
+
 export interface ExperimentView {
   id: string;
   name: string;

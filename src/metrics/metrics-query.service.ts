@@ -1,7 +1,7 @@
 // Read side of a run's reports: series (downsampled on the server), evaluations, logs, checkpoints,
 // and the run's layer table (through pythonia).
 import { Injectable } from '@nestjs/common';
-import type { EvaluationView, RunMetricsView, SeriesView } from '../contracts/api.js';
+import type { EvaluationView, LayerTableView, RunMetricsView, SeriesView } from '../contracts/api.js';
 import { PythoniaService } from '../bridge/pythonia.service.js';
 import { RunsService } from '../runs/runs.service.js';
 import { MetricsRepository, type StoredPoint } from '../storage/metrics.repository.js';
@@ -73,11 +73,11 @@ export class MetricsQueryService {
     return (await this.repo.checkpoints(runId)).map((c) => ({ epoch: c.epoch, path: c.path, bytes: c.bytes, final: c.final, host_id: c.host_id, created_at: new Date(c.created_at).toISOString() }));
   }
 
-  async layers(runId: string): Promise<unknown> {
+  async layers(runId: string): Promise<LayerTableView> {
     const run = await this.runs.require(runId);
     const d = run.spec.data;
     const size = d.resize ?? d.pad_to ?? d.synthetic?.image_size ?? NATIVE_SIZE[d.source];
     if (!size) throw new MetricsInputError([{ path: 'spec.data.resize', message: `input size of a ${d.source} source is unknown until loaded; set data.resize` }]);
-    return this.python.layerTable(run.spec.model, size, d.channels);
+    return (await this.python.layerTable(run.spec.model, size, d.channels)) as LayerTableView;
   }
 }

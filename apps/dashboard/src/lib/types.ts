@@ -3,21 +3,7 @@
 
 import type { ExperimentView, RunView } from '@contracts/api';
 
-export interface LayerRow {
-  depth: number;
-  name: string;
-  type: string;
-  input_shape: number[] | string | null;
-  output_shape: number[] | string | null;
-  params: number;
-  mult_adds: number;
-}
-
-export interface LayersView {
-  rows: LayerRow[];
-  total_params: number;
-  total_mult_adds: number;
-}
+export type { LayerRowView as LayerRow, LayerTableView as LayersView } from '@contracts/api';
 
 export interface LogEntry {
   seq: number;

@@ -233,7 +233,7 @@ function Layers({ runId }: { runId: string }) {
       actions={
         layers.data && (
           <span className="muted small">
-            {fmtInt(layers.data.total_params)} params · {fmtCompact(layers.data.total_mult_adds)} mult-adds
+            {fmtInt(layers.data.totals.params)} params · {fmtCompact(layers.data.totals.mult_adds)} mult-adds
           </span>
         )
       }
