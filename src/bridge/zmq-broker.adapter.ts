@@ -12,6 +12,13 @@ import { validateContent } from './message.validation.js';
  */
 /** Longest stretch the receive loop decodes without letting the event loop run. */
 const YIELD_AFTER_MS = 5;
+/**
+ * Replay protection for messages that are not run-scoped (hello, heartbeat, accepted, rejected): a
+ * signed frame captured and sent again is dropped if its msg_id was seen within the window, or if its
+ * date is further than the window from our clock. Run-scoped messages are exempt: the worker's spool
+ * legitimately resends them (same msg_id, old date) and (run_id, seq) makes them idempotent.
+ */
+export const REPLAY_WINDOW_MS = 10 * 60 * 1000;
 
 export type MessageHandler = (peer: Buffer, message: Message, invalid?: string) => void;
 
@@ -28,6 +35,9 @@ export class ZmqBroker {
   readonly session = crypto.randomUUID();
   readonly counters: BrokerCounters = { received: 0, sent: 0, dropped: {} };
   private handler: MessageHandler = () => undefined;
+  /** msg_id -> when it stops mattering; pruned as the window moves. */
+  private readonly seenIds = new Map<string, number>();
+  private lastPrune = 0;
   private sendChain: Promise<void> = Promise.resolve();
   private closed = false;
   private loop: Promise<void> | null = null;
@@ -74,6 +84,19 @@ export class ZmqBroker {
     await this.loop?.catch(() => undefined);
   }
 
+  private replayCheck(msgId: string, date: string): 'replayed' | 'stale' | null {
+    const now = Date.now();
+    const t = Date.parse(date);
+    if (!Number.isFinite(t) || Math.abs(now - t) > REPLAY_WINDOW_MS) return 'stale';
+    if (this.seenIds.has(msgId)) return 'replayed';
+    this.seenIds.set(msgId, t + REPLAY_WINDOW_MS);
+    if (now - this.lastPrune > 10_000) {
+      this.lastPrune = now;
+      for (const [id, until] of this.seenIds) if (until < now) this.seenIds.delete(id);
+    }
+    return null;
+  }
+
   private drop(reason: string, detail: string): void {
     this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
     // Rate-limit the log: a flood of bad frames must not flood the log.
@@ -98,6 +121,13 @@ export class ZmqBroker {
           if (e instanceof DecodeError) this.drop(e.reason, e.message);
           else this.drop('internal', (e as Error).message);
           continue;
+        }
+        if (!RUN_SCOPED_TYPES.includes(message.header.type)) {
+          const why = this.replayCheck(message.header.msg_id, message.header.date);
+          if (why) {
+            this.drop(why, `${message.header.type} ${message.header.msg_id}`);
+            continue;
+          }
         }
         const invalid = validateContent(message.header.type, message.content);
         if (invalid) {

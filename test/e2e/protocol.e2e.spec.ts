@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { HostView, RunMetricsView, RunView } from '../../src/contracts/api.js';
 import type { AssignContent, Message } from '../../src/contracts/wire.js';
 import { ZmqBroker } from '../../src/bridge/zmq-broker.adapter.js';
+import { encode, makeHeader } from '../../src/bridge/envelope.codec.js';
 import { SimulatedWorker } from '../../bench/simulated-worker.js';
 import { startSystem, tinyExperiment, TEST_WORKER_KEY, type System } from '../support/system.js';
 
@@ -80,8 +81,15 @@ describe('wire protocol with simulated workers', () => {
     other.socket.connect(sys.zmqEndpoint);
     other.send('hello', other.hello());
     w.send('metrics', { points: [{ key: 'x', step: 'NaN' as unknown as number, epoch: 1, value: 1, wall_time: 1 }] }, { run_id: 'nope', seq: 1 });
+    // A captured signed frame sent again, and a signed frame from far in the past: replay protection.
+    const heartbeat = encode(Buffer.from(TEST_WORKER_KEY), makeHeader(w.session, 'heartbeat'), { devices: [], cpu_pct: null, mem_used_mb: null, runs: [] });
+    w.sendRaw(heartbeat);
+    w.sendRaw(heartbeat);
+    w.sendRaw(encode(Buffer.from(TEST_WORKER_KEY), { ...makeHeader(w.session, 'heartbeat'), date: '2020-01-01T00:00:00.000Z' }, { devices: [], cpu_pct: null, mem_used_mb: null, runs: [] }));
     await new Promise((r) => setTimeout(r, 500));
     const dropped = broker.counters.dropped;
+    expect((dropped.replayed ?? 0) - (before.replayed ?? 0)).toBe(1);
+    expect((dropped.stale ?? 0) - (before.stale ?? 0)).toBe(1);
     expect((dropped.frames ?? 0) - (before.frames ?? 0)).toBe(1);
     expect((dropped.signature ?? 0) - (before.signature ?? 0)).toBe(2);
     expect((dropped.content ?? 0) - (before.content ?? 0)).toBe(1);
