@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from test_agent_support import FakeOrchestrator, agent_config, running_agent
+from conftest import skip_unless
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None or importlib.util.find_spec("trainyard_worker.trainer") is None,
-    reason="torch or the trainer package is not available")
+pytestmark = skip_unless(
+    importlib.util.find_spec("torch") is not None and importlib.util.find_spec("trainyard_worker.trainer") is not None,
+    "torch or the trainer package is not available")
 
 
 def tiny_spec(epochs: int = 1, train_size: int = 96) -> dict[str, Any]:

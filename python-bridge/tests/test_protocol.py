@@ -18,6 +18,7 @@ sys.path.insert(0, str(BRIDGE))
 
 from trainyard_worker import protocol  # noqa: E402
 from trainyard_worker.protocol import ContentError, DecodeError  # noqa: E402
+from conftest import skip_unless
 
 VECTORS_PATH = BRIDGE.parent / "test" / "vectors" / "wire" / "vectors.json"
 VECTORS = json.loads(VECTORS_PATH.read_text("utf-8"))
@@ -117,7 +118,7 @@ def test_js_dumps_structure_and_strings() -> None:
         protocol.js_dumps({"x": object()})
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@skip_unless(shutil.which("node") is not None, "node is not installed")
 def test_js_dumps_matches_node_json_stringify() -> None:
     rng = random.Random(7)
     values: list = []
