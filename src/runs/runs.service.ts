@@ -194,10 +194,6 @@ export class RunsService {
     return this.publisher.publish(run);
   }
 
-  wasCancelRequested(runId: string): boolean {
-    return this.cancelRequested.has(runId);
-  }
-
   private async lose(run: RunEntity, why: string): Promise<void> {
     const lost = await this.repo.transition(run.id, run.status, 'lost', why);
     if (lost) await this.afterTransition(lost);

@@ -89,10 +89,6 @@ export class SchedulerService {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
-  async idle(): Promise<void> {
-    while (this.running || this.pending) await (this.running ?? new Promise((r) => setImmediate(r)));
-  }
-
   private async pass(): Promise<void> {
     const queued = await this.repo.findByStatus(['queued']);
     if (!queued.length) {
