@@ -61,6 +61,9 @@ export class LocalWorkerSupervisor {
     const child = spawn(this.config.python, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: REPO_ROOT });
     this.child = child;
     const started = Date.now();
+    // Python logs everything to stderr; keep each line's own level rather than the stream's.
+    const levelOf = (line: string, fallback: 'log' | 'warn'): 'log' | 'warn' | 'error' =>
+      /\b(ERROR|CRITICAL|Traceback)\b/.test(line) ? 'error' : /\bWARNING\b/.test(line) ? 'warn' : /\b(INFO|DEBUG)\b/.test(line) ? 'log' : fallback;
     const forward = (stream: NodeJS.ReadableStream | null, level: 'log' | 'warn') => {
       let buf = '';
       stream?.setEncoding('utf8');
@@ -70,7 +73,7 @@ export class LocalWorkerSupervisor {
         while ((i = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, i);
           buf = buf.slice(i + 1);
-          if (line.trim()) this.log[level](line);
+          if (line.trim()) this.log[levelOf(line, level)](line);
         }
       });
     };
