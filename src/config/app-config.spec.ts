@@ -40,3 +40,11 @@ describe('loadConfig', () => {
     expect(redactUrl('postgres://u:secret@db:5432/t')).not.toContain('secret');
   });
 });
+
+describe('database location', () => {
+  it('keeps the SQLite file inside TRAINYARD_VAR unless TRAINYARD_SQLITE says otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trainyard-cfg-'));
+    expect(loadConfig({ TRAINYARD_VAR: dir }).sqlitePath).toBe(join(dir, 'trainyard.sqlite'));
+    expect(loadConfig({ TRAINYARD_VAR: dir, TRAINYARD_SQLITE: '/tmp/x.sqlite' }).sqlitePath).toBe('/tmp/x.sqlite');
+  });
+});

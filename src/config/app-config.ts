@@ -24,8 +24,8 @@ export class AppConfig {
   @IsString() zmqBind = 'tcp://127.0.0.1:5555';
   /** What the local worker connects to (derived from zmqBind when empty). */
   @IsString() @IsOptional() zmqConnect?: string;
-  /** SQLite file (ignored when databaseUrl is set). */
-  @IsString() sqlitePath = 'var/trainyard.sqlite';
+  /** SQLite file (ignored when databaseUrl is set); defaults to trainyard.sqlite in varDir. */
+  @IsString() @IsOptional() sqlitePath?: string;
   @IsString() @IsOptional() databaseUrl?: string;
   /** Shared HMAC key of the worker protocol; generated into var/worker.key on first start when unset. */
   @IsString() @MinLength(16) workerKey: string;
@@ -90,7 +90,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  if (!cfg.databaseUrl) cfg.sqlitePath = cfg.sqlitePath === ':memory:' ? ':memory:' : resolve(REPO_ROOT, cfg.sqlitePath);
+  if (!cfg.databaseUrl) {
+    const file = cfg.sqlitePath ?? resolve(cfg.varDir, 'trainyard.sqlite');
+    cfg.sqlitePath = file === ':memory:' ? ':memory:' : resolve(REPO_ROOT, file);
+  }
   return cfg;
 }
 
