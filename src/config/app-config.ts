@@ -39,6 +39,8 @@ export class AppConfig {
   /** Live fan-out: metric deltas to a room are coalesced at most this often. */
   @Transform(toInt) @IsInt() @Min(0) @Max(5000) liveThrottleMs = 100;
   @Transform(toInt) @IsInt() @Min(1000) @Max(600000) pythoniaTimeoutMs = 60000;
+  /** Device stats from heartbeats are stored at most this often per host (history on the hosts page). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3600000) deviceSampleMs = 10000;
   /** An assignment no worker answered within this long is placed again. */
   @Transform(toInt) @IsInt() @Min(100) @Max(600000) assignTimeoutMs = 30000;
 
@@ -65,6 +67,7 @@ const ENV: Record<keyof Omit<AppConfig, 'zmqConnectEndpoint'>, string> = {
   liveThrottleMs: 'TRAINYARD_LIVE_THROTTLE_MS',
   pythoniaTimeoutMs: 'TRAINYARD_PYTHONIA_TIMEOUT_MS',
   assignTimeoutMs: 'TRAINYARD_ASSIGN_TIMEOUT_MS',
+  deviceSampleMs: 'TRAINYARD_DEVICE_SAMPLE_MS',
 };
 
 export class ConfigError extends Error {}

@@ -35,6 +35,13 @@ export interface HostView {
   mem_used_mb: number | null;
 }
 
+/** GET /api/hosts/:id/history: sampled device stats per device index (-1 = the CPU). */
+export interface HostHistoryView {
+  host_id: string;
+  sample_every_ms: number;
+  devices: Record<string, { at: number[]; utilization_pct: (number | null)[]; memory_used_mb: (number | null)[]; temperature_c: (number | null)[] }>;
+}
+
 export interface RunSummaryValues {
   train_loss: number | null;
   train_acc: number | null;

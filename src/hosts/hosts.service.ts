@@ -1,10 +1,15 @@
 // The registry of worker hosts: who is connected (peer identity and session), their devices and
 // latest stats, which runs occupy which devices, and liveness. In memory for speed, persisted for
 // the hosts page; this is the single place that knows a host is alive.
-import { Injectable, Logger } from '@nestjs/common';
-import type { HostView } from '../contracts/api.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import type { HostHistoryView, HostView } from '../contracts/api.js';
 import type { HeartbeatContent, HelloContent } from '../contracts/wire.js';
 import { HostEntity } from '../storage/entities.js';
+import { minMaxIndices } from '../metrics/downsample.js';
+
+/** Device history is kept this long. */
+const SAMPLE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 import { HostsRepository } from '../storage/hosts.repository.js';
 
 interface Occupancy {
@@ -39,8 +44,13 @@ export class HostsService {
   private readonly byPeer = new Map<string, string>();
   private readonly occupancy = new Map<string, Occupancy>();
   private changeListener: () => void = () => undefined;
+  private readonly lastSample = new Map<string, number>();
+  private lastPrune = 0;
 
-  constructor(private readonly repo: HostsRepository) {}
+  constructor(
+    private readonly repo: HostsRepository,
+    @Inject(AppConfig) private readonly config: AppConfig,
+  ) {}
 
   async load(): Promise<void> {
     await this.repo.markAllOffline();
@@ -91,6 +101,52 @@ export class HostsService {
     if (!h) return;
     h.stats = stats;
     this.changeListener();
+    this.sample(hostId, stats);
+  }
+
+  /** Stats history of a host's devices over the last `sinceMs`, each series thinned to `points`. */
+  async history(hostId: string, sinceMs: number, points: number): Promise<HostHistoryView | null> {
+    if (!this.hosts.has(hostId)) return null;
+    const rows = await this.repo.samples(hostId, Date.now() - sinceMs);
+    const devices: HostHistoryView['devices'] = {};
+    for (const r of rows) {
+      const d = (devices[String(r.device_index)] ??= { at: [], utilization_pct: [], memory_used_mb: [], temperature_c: [] });
+      d.at.push(r.at);
+      d.utilization_pct.push(r.utilization_pct);
+      d.memory_used_mb.push(r.memory_used_mb);
+      d.temperature_c.push(r.temperature_c);
+    }
+    for (const d of Object.values(devices)) {
+      if (d.at.length <= points) continue;
+      const idx = minMaxIndices(d.utilization_pct.map((v) => v ?? NaN), points);
+      d.at = idx.map((i) => d.at[i]);
+      d.utilization_pct = idx.map((i) => d.utilization_pct[i]);
+      d.memory_used_mb = idx.map((i) => d.memory_used_mb[i]);
+      d.temperature_c = idx.map((i) => d.temperature_c[i]);
+    }
+    return { host_id: hostId, sample_every_ms: this.config.deviceSampleMs, devices };
+  }
+
+  private sample(hostId: string, stats: HeartbeatContent): void {
+    const now = Date.now();
+    if (now - (this.lastSample.get(hostId) ?? 0) < this.config.deviceSampleMs) return;
+    this.lastSample.set(hostId, now);
+    const rows = (stats.devices ?? []).map((d) => ({
+      host_id: hostId,
+      device_index: d.index,
+      at: now,
+      utilization_pct: d.utilization_pct,
+      memory_used_mb: d.memory_used_mb,
+      temperature_c: d.temperature_c,
+    }));
+    if ('cpu_pct' in stats) rows.push({ host_id: hostId, device_index: -1, at: now, utilization_pct: stats.cpu_pct ?? null, memory_used_mb: stats.mem_used_mb ?? null, temperature_c: null });
+    const prune = now - this.lastPrune > 3600_000;
+    if (prune) this.lastPrune = now;
+    // Off the hot path: a failed sample write loses one point of history, nothing else.
+    void (async () => {
+      await this.repo.insertSamples(rows);
+      if (prune) await this.repo.pruneSamples(now - SAMPLE_RETENTION_MS);
+    })().catch((e: Error) => this.log.warn(`device samples not stored: ${e.message}`));
   }
 
   peerOf(hostId: string): Buffer | null {

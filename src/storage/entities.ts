@@ -134,6 +134,19 @@ export class HostEntity {
   @Column('double precision', { nullable: true }) connected_at: number | null;
 }
 
+/** Device stats over time (sampled from heartbeats; CPU is index -1). */
+@Entity('device_samples')
+@Index('idx_device_samples_host_at', ['host_id', 'at'])
+export class DeviceSampleEntity {
+  @PrimaryGeneratedColumn() id: number;
+  @Column('varchar', { length: 64 }) host_id: string;
+  @Column('integer') device_index: number;
+  @Column('double precision') at: number;
+  @Column('double precision', { nullable: true }) utilization_pct: number | null;
+  @Column('double precision', { nullable: true }) memory_used_mb: number | null;
+  @Column('double precision', { nullable: true }) temperature_c: number | null;
+}
+
 export const ENTITIES = [
   ExperimentEntity,
   RunEntity,
@@ -144,4 +157,5 @@ export const ENTITIES = [
   RunLogEntity,
   CheckpointEntity,
   HostEntity,
+  DeviceSampleEntity,
 ];

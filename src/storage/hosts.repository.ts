@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { HostEntity } from './entities.js';
+import { DataSource, LessThan, MoreThanOrEqual } from 'typeorm';
+import { DeviceSampleEntity, HostEntity } from './entities.js';
 
 @Injectable()
 export class HostsRepository {
@@ -21,5 +21,17 @@ export class HostsRepository {
   /** At boot nobody is connected yet: every host is offline until its worker says hello. */
   async markAllOffline(): Promise<void> {
     await this.ds.getRepository(HostEntity).createQueryBuilder().update().set({ status: 'offline' }).execute();
+  }
+
+  async insertSamples(rows: Omit<DeviceSampleEntity, 'id'>[]): Promise<void> {
+    if (rows.length) await this.ds.getRepository(DeviceSampleEntity).insert(rows);
+  }
+
+  samples(hostId: string, since: number): Promise<DeviceSampleEntity[]> {
+    return this.ds.getRepository(DeviceSampleEntity).find({ where: { host_id: hostId, at: MoreThanOrEqual(since) }, order: { at: 'ASC' } });
+  }
+
+  async pruneSamples(before: number): Promise<void> {
+    await this.ds.getRepository(DeviceSampleEntity).delete({ at: LessThan(before) });
   }
 }

@@ -34,6 +34,7 @@ export interface SystemOptions {
   sqlitePath?: string;
   zmqBind?: string;
   assignTimeoutMs?: number;
+  deviceSampleMs?: number;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -55,6 +56,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       logLevel: (process.env.TRAINYARD_TEST_LOG as AppConfig['logLevel']) ?? 'warn',
       liveThrottleMs: 50,
       assignTimeoutMs: opts.assignTimeoutMs ?? 30000,
+      deviceSampleMs: opts.deviceSampleMs ?? 10000,
     },
   );
   const app = await createApp(config);
