@@ -39,6 +39,8 @@ describe('dashboard in Chromium', () => {
     }
     await page.goto(`${sys.url}/#/hosts`);
     await page.waitForSelector('[data-testid="host-row"]');
+    // Each device shows its utilization history (sampled from heartbeats; empty right after start).
+    await page.waitForSelector('[data-testid="device-row"] [data-testid="device-sparkline"]');
     await page.waitForSelector('[data-testid="live-indicator"][data-state="live"]');
 
     const created = await sys.api<{ runs: RunView[] }>(

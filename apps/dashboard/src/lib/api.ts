@@ -1,7 +1,7 @@
 // REST client for the orchestrator. Every response is checked for the shape the views rely on, so a
 // server that answers something unexpected shows as a readable error instead of a blank page.
 
-import type { EnvView, EvaluationView, ExperimentView, HostView, RunMetricsView, RunStatus, RunView } from '@contracts/api';
+import type { EnvView, EvaluationView, ExperimentView, HostHistoryView, HostView, RunMetricsView, RunStatus, RunView } from '@contracts/api';
 import type { CompareResult, FieldError, LaunchResult, LayersView, LogEntry, PresetView, RunsPage } from './types';
 
 export class ApiError extends Error {
@@ -139,6 +139,10 @@ export const api = {
   compare: (runIds: string[], signal?: AbortSignal) =>
     request<unknown>('POST', '/api/compare', { run_ids: runIds }, signal).then(
       shaped<CompareResult>('POST /api/compare', (v) => isObj(v) && isArr(v.runs)),
+    ),
+  hostHistory: (id: string, minutes: number, points: number, signal?: AbortSignal) =>
+    request<unknown>('GET', `/api/hosts/${enc(id)}/history?minutes=${minutes}&points=${points}`, undefined, signal).then(
+      shaped<HostHistoryView>('GET /api/hosts/:id/history', (v) => isObj(v) && isObj(v.devices)),
     ),
   env: (signal?: AbortSignal) =>
     request<unknown>('GET', '/api/env', undefined, signal).then(shaped<EnvView>('GET /api/env', isObj)),

@@ -1,10 +1,11 @@
 // Hosts and their devices: liveness, labels, per-GPU utilization / memory / temperature, and which runs
 // occupy each device.
 
-import type { HostDeviceView, HostView, RunView } from '@contracts/api';
+import type { HostDeviceView, HostHistoryView, HostView, RunView } from '@contracts/api';
+import { api } from '../lib/api';
 import { Empty, ErrorBox, Meter, Section } from '../components/bits';
 import { fmtAgo, fmtMb, shortId } from '../lib/format';
-import { useNow, useRuns, type Loadable } from '../lib/hooks';
+import { useInterval, useLoad, useNow, useRuns, type Loadable } from '../lib/hooks';
 import { runHref } from '../lib/route';
 
 function tempClass(t: number | null): string {
@@ -14,7 +15,29 @@ function tempClass(t: number | null): string {
   return '';
 }
 
-function DeviceRow({ d, host, runNames }: { d: HostDeviceView; host: HostView; runNames: Map<string, string> }) {
+type DeviceHistory = HostHistoryView['devices'][string];
+
+/** Utilization over the last hour as a tiny line (0-100 %); gaps where a sample had no value. */
+function Sparkline({ history }: { history: DeviceHistory | undefined }) {
+  const values = history?.utilization_pct ?? [];
+  const at = history?.at ?? [];
+  if (values.length < 2) return <span className="sparkline muted small" data-testid="device-sparkline" data-points={values.length}>no history</span>;
+  const t0 = at[0];
+  const span = Math.max(at[at.length - 1] - t0, 1);
+  const W = 90;
+  const H = 22;
+  const pts = values
+    .map((v, i) => (v === null ? null : `${(((at[i] - t0) / span) * W).toFixed(1)},${(H - (Math.min(Math.max(v, 0), 100) / 100) * H).toFixed(1)}`))
+    .filter((p): p is string => p !== null);
+  return (
+    <svg className="sparkline" data-testid="device-sparkline" data-points={values.length} width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img">
+      <title>utilization, last hour</title>
+      <polyline points={pts.join(' ')} fill="none" stroke="currentColor" strokeWidth="1.5" />
+    </svg>
+  );
+}
+
+function DeviceRow({ d, host, runNames, history }: { d: HostDeviceView; host: HostView; runNames: Map<string, string>; history?: DeviceHistory }) {
   const s = d.stats;
   // A CPU device often has no stats of its own; the host's CPU and RAM figures describe it.
   const cpu = d.kind === 'cpu';
@@ -29,6 +52,7 @@ function DeviceRow({ d, host, runNames }: { d: HostDeviceView; host: HostView; r
         <span className="ellipsis">{d.name}</span>
       </div>
       <Meter value={util} max={100} label={util === null ? 'util —' : `util ${Math.round(util)}%`} />
+      <Sparkline history={history} />
       <Meter value={mem} max={memTotal} label={mem === null ? `mem — / ${fmtMb(memTotal)}` : `${fmtMb(mem)} / ${fmtMb(memTotal)}`} />
       <div className={`device-temp ${tempClass(temp)}`}>{temp === null ? '—' : `${Math.round(temp)}°C`}</div>
       <div className="device-runs">
@@ -43,6 +67,20 @@ function DeviceRow({ d, host, runNames }: { d: HostDeviceView; host: HostView; r
         )}
       </div>
     </div>
+  );
+}
+
+/** A host's devices with their stats history (refreshed every 30 s; history is sampled every ~10 s). */
+function HostDevices({ host, runNames }: { host: HostView; runNames: Map<string, string> }) {
+  const history = useLoad((signal) => api.hostHistory(host.id, 60, 90, signal), [host.id]);
+  useInterval(history.reload, 30_000);
+  if (host.devices.length === 0) return <span className="muted">no devices reported</span>;
+  return (
+    <>
+      {host.devices.map((d) => (
+        <DeviceRow key={`${d.kind}-${d.index}`} d={d} host={host} runNames={runNames} history={history.data?.devices[String(d.index)]} />
+      ))}
+    </>
   );
 }
 
@@ -95,7 +133,7 @@ export function HostsView({ hosts }: { hosts: Loadable<HostView[]> }) {
                 <span className={`badge host-${h.status}`}>{h.status}</span>
               </td>
               <td className="devices-cell">
-                {h.devices.length === 0 ? <span className="muted">no devices reported</span> : h.devices.map((d) => <DeviceRow key={`${d.kind}-${d.index}`} d={d} host={h} runNames={runNames} />)}
+                <HostDevices host={h} runNames={runNames} />
               </td>
               <td className="num">{h.cpu_pct === null ? '—' : `${Math.round(h.cpu_pct)}%`}</td>
               <td className="num">{fmtMb(h.mem_used_mb)}</td>
