@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import type { HostHistoryView, HostView } from '../contracts/api.js';
 import type { HeartbeatContent, HelloContent } from '../contracts/wire.js';
+import type { ResourceSpec } from '../contracts/spec.js';
 import { HostEntity } from '../storage/entities.js';
 import { minMaxIndices } from '../metrics/downsample.js';
 
@@ -184,8 +185,9 @@ export class HostsService {
     this.changeListener();
   }
 
-  occupy(runId: string, hostId: string, devices: number[], share: boolean): void {
-    this.occupancy.set(runId, { host_id: hostId, devices, share });
+  /** The run holds these devices; it lets others share them only if its spec says so. */
+  occupy(runId: string, hostId: string, devices: number[], resources: Pick<ResourceSpec, 'share'> | undefined): void {
+    this.occupancy.set(runId, { host_id: hostId, devices, share: resources?.share === true });
     this.changeListener();
   }
 

@@ -43,7 +43,7 @@ export class RunsService {
       if (q) await this.publisher.publish(q);
     }
     const active = await this.repo.findByStatus(ACTIVE);
-    for (const r of active) if (r.host_id) this.hosts.occupy(r.id, r.host_id, r.devices, r.spec.resources?.share === true);
+    for (const r of active) if (r.host_id) this.hosts.occupy(r.id, r.host_id, r.devices, r.spec.resources);
     const grace = this.config.heartbeatMs * this.config.liveness + 2000;
     this.bootTimer = setTimeout(() => {
       this.bootTimer = null;
@@ -165,7 +165,7 @@ export class RunsService {
 
   /** Bookkeeping after any transition: device occupancy, live update, rescheduling. */
   async afterTransition(run: RunEntity): Promise<void> {
-    if (ACTIVE.includes(run.status) && run.host_id) this.hosts.occupy(run.id, run.host_id, run.devices, run.spec.resources?.share === true);
+    if (ACTIVE.includes(run.status) && run.host_id) this.hosts.occupy(run.id, run.host_id, run.devices, run.spec.resources);
     else this.hosts.release(run.id);
     if (TERMINAL_STATUSES.includes(run.status)) this.cancelRequested.delete(run.id);
     await this.publisher.publish(run);

@@ -127,7 +127,7 @@ export class SchedulerService {
         attempt: run.attempt + 1,
       });
       if (!updated) continue;
-      this.hosts.occupy(run.id, p.host_id, p.devices, run.spec.resources?.share === true);
+      this.hosts.occupy(run.id, p.host_id, p.devices, run.spec.resources);
       const firstSeq = await this.firstSeqOf(run.id, run.last_seq);
       const sent = this.commands.assign(p.host_id, {
         run_id: run.id,
