@@ -18,6 +18,21 @@ jest.setTimeout(600_000);
 const varDir = mkdtempSync(join(tmpdir(), 'trainyard-restart-'));
 afterAll(() => rmSync(varDir, { recursive: true, force: true }));
 
+/**
+ * A real worker agent process against the orchestrator's port, keeping its state in `stateDir`. Its
+ * log is collected (a pipe nobody reads would eventually block the agent) for failure messages.
+ */
+function startAgent(zmqPort: number, stateDir: string) {
+  const child = spawn('/usr/bin/python3', ['-m', 'trainyard_worker', '--connect', `tcp://127.0.0.1:${zmqPort}`, '--state-dir', stateDir, '--cpu-slots', '1', '--heartbeat-ms', '500', '--liveness', '3'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'python-bridge'), TRAINYARD_WORKER_KEY: TEST_WORKER_KEY },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr!.on('data', (d) => (log = (log + d).slice(-20_000)));
+  return Object.assign(child, { logTail: () => log.slice(-3000) });
+}
+
 async function waitHostOnline(sys: System) {
   for (let i = 0; i < 600; i++) {
     if ((await sys.api<HostView[]>('GET', '/api/hosts')).body.some((h) => h.status === 'online')) return;
@@ -31,13 +46,7 @@ describe('restarts during a run', () => {
     const zmqPort = await freePort();
     const opts = { localWorker: false, varDir, sqlitePath: join(varDir, 'db.sqlite'), zmqBind: `tcp://127.0.0.1:${zmqPort}`, heartbeatMs: 500 };
     let sys = await startSystem(opts);
-    const agent = spawn('/usr/bin/python3', ['-m', 'trainyard_worker', '--connect', `tcp://127.0.0.1:${zmqPort}`, '--state-dir', join(varDir, 'worker'), '--cpu-slots', '1', '--heartbeat-ms', '500', '--liveness', '3'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'python-bridge'), TRAINYARD_WORKER_KEY: TEST_WORKER_KEY },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let agentLog = '';
-    agent.stderr!.on('data', (d) => (agentLog += d));
+    const agent = startAgent(zmqPort, join(varDir, 'worker'));
     try {
       await waitHostOnline(sys);
       const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('survives restarts', { data: { source: 'fashion-mnist', train_subset: 640, test_subset: 128, pad_to: 36 }, train: { epochs: 2, batch_size: 64, seed: 3 } }));
@@ -68,7 +77,7 @@ describe('restarts during a run', () => {
       const transitions = (await sys.api<{ to: string }[]>('GET', `/api/runs/${id}/transitions`)).body.map((t) => t.to);
       expect(transitions).toEqual(['queued', 'assigned', 'running', 'succeeded']);
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nagent log tail:\n${agentLog.slice(-3000)}`);
+      throw new Error(`${(e as Error).message}\nagent log tail:\n${agent.logTail()}`);
     } finally {
       agent.kill('SIGTERM');
       await new Promise((r) => agent.once('exit', r));
@@ -80,13 +89,7 @@ describe('restarts during a run', () => {
     const zmqPort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'trainyard-agentkill-'));
     const sys = await startSystem({ localWorker: false, varDir: dir, sqlitePath: join(dir, 'db.sqlite'), zmqBind: `tcp://127.0.0.1:${zmqPort}`, heartbeatMs: 500 });
-    const startAgent = () =>
-      spawn('/usr/bin/python3', ['-m', 'trainyard_worker', '--connect', `tcp://127.0.0.1:${zmqPort}`, '--state-dir', join(dir, 'worker'), '--cpu-slots', '1', '--heartbeat-ms', '500'], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, PYTHONPATH: join(REPO_ROOT, 'python-bridge'), TRAINYARD_WORKER_KEY: TEST_WORKER_KEY },
-        stdio: 'ignore',
-      });
-    let agent = startAgent();
+    let agent = startAgent(zmqPort, join(dir, 'worker'));
     try {
       await waitHostOnline(sys);
       const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('agent dies', { data: { source: 'fashion-mnist', train_subset: 1280, test_subset: 128, pad_to: 36 }, train: { epochs: 3, batch_size: 64, seed: 5 } }));
@@ -100,7 +103,7 @@ describe('restarts during a run', () => {
       }
       agent.kill('SIGKILL');
       await new Promise((r) => agent.once('exit', r));
-      agent = startAgent();
+      agent = startAgent(zmqPort, join(dir, 'worker'));
       const done = await sys.waitForRun(id, (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status), 300_000);
       expect(done.status).toBe('succeeded');
       expect(done.attempt).toBe(2);
