@@ -39,7 +39,7 @@ export class RunsService {
   async boot(): Promise<void> {
     // Runs interrupted by the last shutdown resume now; this is not one of their restarts.
     for (const r of await this.repo.findByStatus(['lost'])) {
-      const q = await this.repo.transition(r.id, 'lost', 'queued', `requeued at start after: ${r.reason}`, { host_id: null, devices: [], queued_at: Date.now() });
+      const q = await this.repo.transition(r.id, 'lost', 'queued', `requeued at start after: ${r.reason}`, { host_id: null, devices: [] });
       if (q) await this.publisher.publish(q);
     }
     const active = await this.repo.findByStatus(ACTIVE);
@@ -94,7 +94,7 @@ export class RunsService {
   async requeue(id: string): Promise<RunView> {
     const run = await this.require(id);
     if (run.status !== 'lost') throw new RunConflictError(`only lost runs can be requeued; run ${id} is ${run.status}`);
-    const q = await this.repo.transition(id, 'lost', 'queued', 'requeued by user', { host_id: null, devices: [], queued_at: Date.now() });
+    const q = await this.repo.transition(id, 'lost', 'queued', 'requeued by user', { host_id: null, devices: [] });
     if (q) await this.afterTransition(q);
     return this.get(id);
   }
@@ -176,10 +176,11 @@ export class RunsService {
         await this.publisher.publish(c);
       }
     } else if (run.status === 'lost' && run.attempt - 1 < run.spec.max_restarts) {
+      // queued_at is kept (here, at boot and on a user's requeue): a lost run already waited its turn,
+      // so it goes before runs of its priority queued after it instead of to the back.
       const q = await this.repo.transition(run.id, 'lost', 'queued', `restart ${run.attempt} of ${run.spec.max_restarts} after: ${run.reason}`, {
         host_id: null,
         devices: [],
-        queued_at: Date.now(),
       });
       if (q) await this.publisher.publish(q);
     } else if (run.status === 'lost') {

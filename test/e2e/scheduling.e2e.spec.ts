@@ -227,4 +227,40 @@ describe.each(dbs)('scheduling on simulated GPU hosts ($name)', ({ url }) => {
     const a3 = await assignOf('pool', s3.id);
     expect(a3.content.devices).toEqual([0]);
   });
+  it('puts a run lost with its host back in its old place in the queue, ahead of runs queued after it', async () => {
+    const keep = { gpus: 1, labels: ['keep'] };
+    await connect('keep-a', gpus(1, 'T4', 16_384), ['keep']);
+    await connect('keep-b', gpus(1, 'T4', 16_384), ['keep']);
+    const first = (await create({ name: 'first', resources: keep })).get('first')!;
+    const second = (await create({ name: 'second', resources: keep })).get('second')!;
+    const hosts = await waitHosts(['keep-a', 'keep-b']);
+    /** [host name, its assign message] for a run placed on either host. */
+    const placed = async (runId: string) => {
+      const r = await sys.waitForRun(runId, (x) => x.status === 'assigned', 20_000);
+      const name = hosts.find((h) => h.id === r.host_id)!.name;
+      return [name, await assignOf(name, runId)] as const;
+    };
+    const aFirst = await placed(first.id);
+    const aSecond = await placed(second.id);
+    expect(aFirst[0]).not.toBe(aSecond[0]);
+    const late = (await create({ name: 'late', resources: keep })).get('late')!;
+    expect((await settledQueue(1))[0].run.id).toBe(late.id);
+
+    // The host running 'first' goes silent: the run is lost and requeued (restart 1 of 2), and takes
+    // position 1 again because it was queued before 'late'.
+    await workers.get(aFirst[0])!.close();
+    const requeued = await sys.waitForRun(first.id, (r) => r.status === 'queued' && r.attempt === 1, 20_000);
+    expect(requeued.reason).toBe('waiting for a free GPU with labels [keep]; position 1');
+    expect((await settledQueue(2)).map((e) => e.run.name)).toEqual(['first', 'late']);
+
+    // The other host frees its GPU: it goes to the requeued run, not to the one that came later.
+    finish(aSecond[0], aSecond[1]);
+    const again = await assignOf(aSecond[0], first.id);
+    expect(again.content.attempt).toBe(2);
+    expect((await settledQueue(1))[0].run.id).toBe(late.id);
+    finish(aSecond[0], again);
+    const last = await assignOf(aSecond[0], late.id);
+    finish(aSecond[0], last);
+    await sys.waitForRun(late.id, (r) => r.status === 'succeeded', 20_000);
+  });
 });
