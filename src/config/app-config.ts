@@ -43,6 +43,9 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(100) @Max(3600000) deviceSampleMs = 10000;
   /** An assignment no worker answered within this long is placed again. */
   @Transform(toInt) @IsInt() @Min(100) @Max(600000) assignTimeoutMs = 30000;
+  /** Runs whose ack point ingest keeps in memory (least recently used are dropped and re-read from the
+   * database when needed), so a long-lived orchestrator does not grow with every run it ever saw. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10000000) ingestCachedRuns = 10000;
 
   get zmqConnectEndpoint(): string {
     return this.zmqConnect ?? this.zmqBind.replace('tcp://*:', 'tcp://127.0.0.1:').replace('tcp://0.0.0.0:', 'tcp://127.0.0.1:');
@@ -68,6 +71,7 @@ const ENV: Record<keyof Omit<AppConfig, 'zmqConnectEndpoint'>, string> = {
   pythoniaTimeoutMs: 'TRAINYARD_PYTHONIA_TIMEOUT_MS',
   assignTimeoutMs: 'TRAINYARD_ASSIGN_TIMEOUT_MS',
   deviceSampleMs: 'TRAINYARD_DEVICE_SAMPLE_MS',
+  ingestCachedRuns: 'TRAINYARD_INGEST_CACHED_RUNS',
 };
 
 export class ConfigError extends Error {}

@@ -4,9 +4,10 @@
 // written in the next one (multi-row inserts), which is what makes 200k points/s possible on SQLite
 // without blocking the event loop for long. A message is acknowledged only after its transaction has
 // committed, so a crash between receive and commit loses nothing: the worker replays it.
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { WorkerCommands } from '../bridge/worker-commands.service.js';
+import { AppConfig } from '../config/app-config.js';
 import type { RunStatus } from '../contracts/api.js';
 import type {
   CheckpointContent,
@@ -63,6 +64,11 @@ export class IngestService {
   private queue: Incoming[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
+  /**
+   * Per run: the contiguous stored seq and the stored seqs above it. A cache of what the database holds
+   * (runs.last_seq, run_messages), kept in least-recently-used order and trimmed to
+   * config.ingestCachedRuns after each batch, when no store is using an entry.
+   */
   private readonly contiguity = new Map<string, Contiguity>();
   readonly stats: IngestStats = { messages: 0, points: 0, duplicates: 0, stale: 0, invalid: 0, batches: 0, failures: 0 };
 
@@ -72,6 +78,7 @@ export class IngestService {
     private readonly runs: RunsService,
     private readonly commands: WorkerCommands,
     private readonly live: LiveService,
+    @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
   enqueue(peer: Buffer, hostId: string, msg: Message, invalid?: string): void {
@@ -122,6 +129,7 @@ export class IngestService {
     try {
       await this.store(batch);
       this.consecutiveFailures = 0;
+      this.trimContiguity();
     } catch (e) {
       this.stats.failures++;
       this.consecutiveFailures++;
@@ -159,6 +167,8 @@ export class IngestService {
       });
       c.last = highest;
       c.above.clear();
+      // Trimmed and re-read while the transaction ran: that copy predates the commit, read it again.
+      if (this.contiguity.get(runId) !== c) this.contiguity.delete(runId);
     }
     return c.last + 1;
   }
@@ -329,9 +339,26 @@ export class IngestService {
     }
   }
 
+  private trimContiguity(): void {
+    const excess = this.contiguity.size - this.config.ingestCachedRuns;
+    if (excess <= 0) return;
+    let n = 0;
+    for (const runId of this.contiguity.keys()) {
+      if (n++ >= excess) break;
+      this.contiguity.delete(runId); // Map order is insertion order: the least recently used come first
+    }
+  }
+
+  get cachedRuns(): number {
+    return this.contiguity.size;
+  }
+
   private async loadContiguity(runId: string): Promise<Contiguity> {
     let c = this.contiguity.get(runId);
-    if (!c) {
+    if (c) {
+      this.contiguity.delete(runId);
+      this.contiguity.set(runId, c);
+    } else {
       const last = await this.metrics.lastSeq(runId);
       const above = new Set(await this.metrics.seqsAbove(runId, last));
       c = { last, above };

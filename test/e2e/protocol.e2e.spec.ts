@@ -3,8 +3,9 @@
 // hosts noticed by liveness, and runs lost with them requeued.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { HostView, RunMetricsView, RunView } from '../../src/contracts/api.js';
-import type { AssignContent, Message } from '../../src/contracts/wire.js';
+import type { AckContent, AssignContent, Message } from '../../src/contracts/wire.js';
 import { ZmqBroker } from '../../src/bridge/zmq-broker.adapter.js';
+import { IngestService } from '../../src/metrics/ingest.service.js';
 import { encode, makeHeader } from '../../src/bridge/envelope.codec.js';
 import { SimulatedWorker } from '../../bench/simulated-worker.js';
 import { startSystem, tinyExperiment, TEST_WORKER_KEY, type System } from '../support/system.js';
@@ -22,7 +23,9 @@ describe('wire protocol with simulated workers', () => {
   };
 
   beforeAll(async () => {
-    sys = await startSystem({ localWorker: false, heartbeatMs: 300, assignTimeoutMs: 1500 });
+    // An ack-point cache of one run: every test here also proves that runs dropped from it and read back
+    // from the database keep exactly-once storage and contiguous acks.
+    sys = await startSystem({ localWorker: false, heartbeatMs: 300, assignTimeoutMs: 1500, ingestCachedRuns: 1 });
   });
   afterAll(async () => {
     for (const w of workers) await w.close();
@@ -68,6 +71,44 @@ describe('wire protocol with simulated workers', () => {
     const f1a = (2 * (3 / 5) * (3 / 4)) / (3 / 5 + 3 / 4);
     const f1b = (2 * (4 / 5) * (4 / 6)) / (4 / 5 + 4 / 6);
     expect(done.last.macro_f1).toBeCloseTo((f1a + f1b) / 2, 12);
+  });
+
+  it('keeps acks contiguous and storage exactly-once for runs that fell out of the ack-point cache', async () => {
+    const ingest = sys.app.get(IngestService);
+    const w = await worker({ cpuSlots: 2 });
+    const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('evict', { variants: [{ name: 'a' }, { name: 'b' }] }));
+    expect(created.status).toBe(201);
+    const [a, b] = created.body.runs.map((r) => r.id);
+    for (const id of [a, b]) await w.next((m) => m.header.type === 'assign' && (m.content as AssignContent).run_id === id);
+    const point = (step: number) => ({ key: 'train_loss', step, epoch: 1, value: step, wall_time: Date.now() / 1000 });
+    // One message per batch, alternating runs, so each batch drops the other run from the cache.
+    const send = async (runId: string, seq: number, type: 'started' | 'metrics' | 'finished', content: unknown) => {
+      const batches = ingest.stats.batches;
+      w.send(type, content as never, { run_id: runId, seq });
+      for (let i = 0; i < 400 && ingest.stats.batches === batches; i++) await new Promise((r) => setTimeout(r, 5));
+      await ingest.drain();
+      expect(ingest.cachedRuns).toBeLessThanOrEqual(1);
+    };
+    const ackOf = async (runId: string, atLeast: number) =>
+      ((await w.next((m) => m.header.type === 'ack' && (m.content as AckContent).run_id === runId && (m.content as AckContent).seq >= atLeast)) as Message<'ack'>).content.seq;
+    const started = { pid: 1, device: 'cpu', attempt: 1, resumed_from_epoch: null, params: 1, dataset: { fingerprint: 'x', train_size: 256, test_size: 128, class_names: [], input_shape: [3, 36, 36] } };
+    await send(a, 1, 'started', started);
+    await send(b, 1, 'started', started);
+    await send(a, 3, 'metrics', { points: [point(3)] }); // a gap in a: stored above the ack point
+    await send(b, 2, 'metrics', { points: [point(2)] });
+    await send(a, 3, 'metrics', { points: [point(30)] }); // duplicate of a stored seq above the gap
+    await send(b, 2, 'metrics', { points: [point(20)] }); // duplicate at the ack point
+    await send(a, 2, 'metrics', { points: [point(2)] }); // fills the gap: a acks 3
+    expect(await ackOf(a, 3)).toBe(3);
+    expect(await ackOf(b, 2)).toBe(2);
+    await send(a, 4, 'finished', { status: 'succeeded', error: null, epochs_completed: 1 });
+    await send(b, 3, 'finished', { status: 'succeeded', error: null, epochs_completed: 1 });
+    for (const [id, steps, last] of [[a, [2, 3], 4], [b, [2], 3]] as const) {
+      const run = await sys.waitForRun(id, (r) => r.status === 'succeeded', 10_000);
+      const m = (await sys.api<RunMetricsView>('GET', `/api/runs/${id}/metrics`)).body;
+      expect({ steps: m.series.train_loss.step, values: m.series.train_loss.value, last: m.last_seq }).toEqual({ steps, values: steps, last });
+      expect(run.status).toBe('succeeded');
+    }
   });
 
   it('drops bad frames, counts them, and keeps serving', async () => {

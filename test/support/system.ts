@@ -35,6 +35,7 @@ export interface SystemOptions {
   zmqBind?: string;
   assignTimeoutMs?: number;
   deviceSampleMs?: number;
+  ingestCachedRuns?: number;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -57,6 +58,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       liveThrottleMs: 50,
       assignTimeoutMs: opts.assignTimeoutMs ?? 30000,
       deviceSampleMs: opts.deviceSampleMs ?? 10000,
+      ingestCachedRuns: opts.ingestCachedRuns ?? 10000,
     },
   );
   const app = await createApp(config);
