@@ -75,8 +75,10 @@ describe('wire protocol with simulated workers', () => {
 
   it('keeps acks contiguous and storage exactly-once for runs that fell out of the ack-point cache', async () => {
     const ingest = sys.app.get(IngestService);
-    const w = await worker({ cpuSlots: 2 });
-    const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('evict', { variants: [{ name: 'a' }, { name: 'b' }] }));
+    // Its own label: the earlier tests' workers are still online with free CPU slots.
+    const w = await worker({ cpuSlots: 2, labels: ['evict'] });
+    const doc = tinyExperiment('evict', { resources: { labels: ['evict'] }, variants: [{ name: 'a' }, { name: 'b' }] });
+    const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', doc);
     expect(created.status).toBe(201);
     const [a, b] = created.body.runs.map((r) => r.id);
     for (const id of [a, b]) await w.next((m) => m.header.type === 'assign' && (m.content as AssignContent).run_id === id);
