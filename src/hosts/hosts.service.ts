@@ -30,6 +30,7 @@ interface HostState {
 
 export interface HostCapacitySnapshot {
   host_id: string;
+  name: string;
   labels: string[];
   online: boolean;
   /** shared_ok: the device holds runs and every one of them allows sharing (the scheduler may add one). */
@@ -159,6 +160,11 @@ export class HostsService {
     return [...this.hosts.values()].filter((h) => h.entity.status === 'online' && h.peer).map((h) => h.peer as Buffer);
   }
 
+  /** The host's name (what reasons and logs show people), or its id when this orchestrator never saw it. */
+  nameOf(hostId: string): string {
+    return this.hosts.get(hostId)?.entity.name ?? hostId;
+  }
+
   isOnline(hostId: string): boolean {
     return this.hosts.get(hostId)?.entity.status === 'online';
   }
@@ -207,6 +213,7 @@ export class HostsService {
       const runs = runsByHost.get(id) ?? [];
       out.push({
         host_id: id,
+        name: h.entity.name,
         labels: h.entity.labels,
         online: h.entity.status === 'online',
         devices: h.entity.devices

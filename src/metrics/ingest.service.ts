@@ -18,6 +18,7 @@ import type {
   MetricsContent,
   StartedContent,
 } from '../contracts/wire.js';
+import { HostsService } from '../hosts/hosts.service.js';
 import { LiveService } from '../live/live.service.js';
 import { RunsService } from '../runs/runs.service.js';
 import type { RunEntity } from '../storage/entities.js';
@@ -78,6 +79,7 @@ export class IngestService {
     private readonly runs: RunsService,
     private readonly commands: WorkerCommands,
     private readonly live: LiveService,
+    private readonly hosts: HostsService,
     @Inject(AppConfig) private readonly config: AppConfig,
   ) {}
 
@@ -284,7 +286,7 @@ export class IngestService {
               patch.checkpoint_host = item.hostId;
             } else if (type === 'started') {
               const s = item.msg.content as StartedContent;
-              const moved = await this.runsRepo.transition(runId, 'assigned', 'running', `running on ${item.hostId} (${s.device}), pid ${s.pid}`, { started_at: run.started_at ?? Date.now() }, m);
+              const moved = await this.runsRepo.transition(runId, 'assigned', 'running', `running on ${this.hosts.nameOf(item.hostId)} (${s.device}), pid ${s.pid}`, { started_at: run.started_at ?? Date.now() }, m);
               if (moved) {
                 run = moved;
                 lifecycle.push(moved);

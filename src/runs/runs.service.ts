@@ -102,7 +102,7 @@ export class RunsService {
   async onRejected(hostId: string, runId: string, reason: string): Promise<void> {
     const run = await this.repo.findRun(runId);
     if (!run || run.host_id !== hostId) return;
-    const back = await this.repo.transition(runId, 'assigned', 'queued', `rejected by ${hostId}: ${reason}`, {
+    const back = await this.repo.transition(runId, 'assigned', 'queued', `rejected by ${this.hosts.nameOf(hostId)}: ${reason}`, {
       host_id: null,
       devices: [],
       attempt: Math.max(0, run.attempt - 1),
@@ -140,7 +140,7 @@ export class RunsService {
   /** A host died (liveness) or restarted without its runs: they are lost, and requeued while restarts remain. */
   async onHostLost(hostId: string, why: string): Promise<void> {
     const active = (await this.repo.findByStatus(ACTIVE)).filter((r) => r.host_id === hostId);
-    for (const r of active) await this.lose(r, `host ${hostId} ${why}`);
+    for (const r of active) await this.lose(r, `host ${this.hosts.nameOf(hostId)} ${why}`);
   }
 
   /**
@@ -153,7 +153,7 @@ export class RunsService {
     const known = new Set(reported.map((r) => r.run_id));
     const reportedIds = new Set(reported.filter((r) => r.state === 'running').map((r) => r.run_id));
     const ours = (await this.repo.findByStatus(ACTIVE)).filter((r) => r.host_id === hostId);
-    for (const r of ours) if (!known.has(r.id)) await this.lose(r, `worker on ${hostId} restarted without it`);
+    for (const r of ours) if (!known.has(r.id)) await this.lose(r, `worker on ${this.hosts.nameOf(hostId)} restarted without it`);
     const cancel: string[] = [];
     const mentioned = await this.repo.findRuns([...reportedIds]);
     for (const r of mentioned) {
@@ -202,7 +202,7 @@ export class RunsService {
 
   private async loseRunsOfAbsentHosts(): Promise<void> {
     for (const r of await this.repo.findByStatus(ACTIVE)) {
-      if (r.host_id && !this.hosts.isOnline(r.host_id)) await this.lose(r, `host ${r.host_id} did not reconnect after the orchestrator restarted`);
+      if (r.host_id && !this.hosts.isOnline(r.host_id)) await this.lose(r, `host ${this.hosts.nameOf(r.host_id)} did not reconnect after the orchestrator restarted`);
     }
   }
 }

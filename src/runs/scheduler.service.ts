@@ -121,7 +121,7 @@ export class SchedulerService {
       const run = byId.get(p.run_id);
       if (!run) continue;
       const resume = run.checkpoint_host === p.host_id ? run.checkpoint_path : null;
-      const updated = await this.repo.transition(run.id, 'queued', 'assigned', `assigned to ${p.host_id}`, {
+      const updated = await this.repo.transition(run.id, 'queued', 'assigned', `assigned to ${this.hosts.nameOf(p.host_id)}`, {
         host_id: p.host_id,
         devices: p.devices,
         attempt: run.attempt + 1,

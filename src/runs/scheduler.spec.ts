@@ -49,6 +49,9 @@ describe('schedule', () => {
     const r = schedule([run('wide', { gpus: 4 })], [host('a', 4, { busy: { 0: ['x'] } }), host('b', 4, { busy: { 3: ['y'] } })]);
     expect(r.placements).toEqual([]);
     expect(r.waiting[0]).toMatchObject({ unschedulable: false, reason: 'waiting for 4 free GPUs on one host; 3 free GPUs on a held for it; position 1' });
+    // Reasons name the host by its name when the snapshot has one.
+    const named = schedule([run('wide', { gpus: 4 })], [{ ...host('a', 4, { busy: { 0: ['x'] } }), name: 'gpu-box-1' }, host('b', 4, { busy: { 3: ['y'] } })]);
+    expect(named.waiting[0].reason).toBe('waiting for 4 free GPUs on one host; 3 free GPUs on gpu-box-1 held for it; position 1');
     const ok = schedule([run('wide', { gpus: 4 })], [host('a', 4, { busy: { 0: ['x'] } }), host('b', 4)]);
     expect(placed(ok)).toEqual({ wide: 'b:0,1,2,3' });
   });

@@ -18,6 +18,8 @@ import type { ResourceSpec } from '../contracts/spec.js';
 
 export interface HostCapacity {
   host_id: string;
+  /** What reasons call the host (its hostname); the id when absent. */
+  name?: string;
   labels: string[];
   online: boolean;
   devices: { index: number; kind: 'cuda' | 'cpu'; memory_total_mb: number; run_ids: string[]; shared_ok?: boolean }[];
@@ -296,6 +298,7 @@ export function schedule(queued: QueuedRun[], hosts: HostCapacity[], options: Sc
   }
 
   const heldFor = new Map(reservations.map((r) => [r.run_id, r]));
+  const nameOf = new Map(hosts.map((h) => [h.host_id, h.name ?? h.host_id]));
   let position = 0;
   const waiting: Waiting[] = blocked.map(({ run, need, never }) => {
     if (never !== null || need === null) return { run_id: run.id, position: 0, reason: never ?? 'invalid resources', unschedulable: true };
@@ -307,7 +310,7 @@ export function schedule(queued: QueuedRun[], hosts: HostCapacity[], options: Sc
           ? `a free GPU${qualifiers(need)}`
           : `${need.gpus} free GPUs on one host${qualifiers(need)}`;
     const held = heldFor.get(run.id);
-    const hold = held ? `; ${held.devices.length} free GPU${held.devices.length === 1 ? '' : 's'} on ${held.host_id} held for it` : '';
+    const hold = held ? `; ${held.devices.length} free GPU${held.devices.length === 1 ? '' : 's'} on ${nameOf.get(held.host_id) ?? held.host_id} held for it` : '';
     return { run_id: run.id, position, reason: `waiting for ${what}${hold}; position ${position}`, unschedulable: false };
   });
   return { placements, waiting, reservations };
