@@ -29,7 +29,7 @@ describe('loadConfig', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/TRAINYARD_PORT/);
+    expect(msg).toContain('TRAINYARD_PORT="http": port must be a number\n');
     expect(msg).toMatch(/TRAINYARD_LIVENESS/);
     expect(msg).toMatch(/TRAINYARD_WORKER_KEY=\(hidden\)/);
     expect(msg).not.toContain('short-secret');

@@ -92,8 +92,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const lines = errors.map((e) => {
       const name = ENV[e.property as keyof typeof ENV] ?? e.property;
       const secret = e.property === 'workerKey' || e.property === 'databaseUrl';
-      const value = secret ? '(hidden)' : JSON.stringify(e.value);
-      return `${name}=${value}: ${Object.values(e.constraints ?? {}).join('; ')}`;
+      // What the user wrote, not what the transform made of it ("abc" became NaN, which prints as null).
+      const value = secret ? '(hidden)' : JSON.stringify(plain[e.property] ?? e.value);
+      const notANumber = typeof e.value === 'number' && Number.isNaN(e.value);
+      const why = notANumber ? `${e.property} must be a number` : Object.values(e.constraints ?? {}).join('; ');
+      return `${name}=${value}: ${why}`;
     });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
