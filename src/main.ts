@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppModule } from './app/app.module.js';
+import { BootQuietLogger } from './app/boot-logger.js';
 import { AppConfig, ConfigError, loadConfig, REPO_ROOT } from './config/app-config.js';
 import { DomainErrorsFilter } from './http/domain-errors.filter.js';
 import { validationPipe } from './http/validation.pipe.js';
@@ -23,7 +24,7 @@ const LEVELS: Record<AppConfig['logLevel'], LogLevel[]> = {
 
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    logger: LEVELS[config.logLevel],
+    logger: new BootQuietLogger(LEVELS[config.logLevel]),
     bodyParser: true,
   });
   app.useBodyParser('json', { limit: '1mb' });
