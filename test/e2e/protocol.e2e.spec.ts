@@ -22,6 +22,21 @@ describe('wire protocol with simulated workers', () => {
     return w;
   };
 
+  /**
+   * Closes every earlier worker and connects a new one, returning once it is the only online host:
+   * closed workers must be declared dead first, or a run could be placed on one of them.
+   */
+  const soleWorker = async (opts: Partial<ConstructorParameters<typeof SimulatedWorker>[0]> & { host: string }) => {
+    for (const w of workers.splice(0)) await w.close();
+    const w = await worker(opts);
+    for (let i = 0; ; i++) {
+      const online = (await sys.api<HostView[]>('GET', '/api/hosts')).body.filter((h) => h.status === 'online');
+      if (online.length === 1 && online[0].name === opts.host) return w;
+      if (i > 100) throw new Error('closed workers were never declared offline');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
   beforeAll(async () => {
     // An ack-point cache of one run: every test here also proves that runs dropped from it and read back
     // from the database keep exactly-once storage and contiguous acks.
@@ -143,15 +158,7 @@ describe('wire protocol with simulated workers', () => {
   });
 
   it('notices a silent host within liveness and requeues its running run', async () => {
-    for (const w of workers.splice(0)) await w.close();
-    const doomed = await worker({ host: 'doomed' });
-    // Workers closed above must be declared dead first, or the run could be placed on one of them.
-    for (let i = 0; ; i++) {
-      const online = (await sys.api<HostView[]>('GET', '/api/hosts')).body.filter((h) => h.status === 'online');
-      if (online.length === 1 && online[0].name === 'doomed') break;
-      if (i > 100) throw new Error('closed fake workers were never declared offline');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const doomed = await soleWorker({ host: 'doomed' });
     const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('will-be-lost'));
     const runId = created.body.runs[0].id;
     const a = (await doomed.next((m) => m.header.type === 'assign')) as Message<'assign'>;
@@ -185,14 +192,7 @@ describe('wire protocol with simulated workers', () => {
   });
 
   it('places a run again when its worker never answers the assignment', async () => {
-    for (const w of workers.splice(0)) await w.close();
-    const mute = await worker({ host: 'mute', autoAccept: false });
-    for (let i = 0; ; i++) {
-      const online = (await sys.api<HostView[]>('GET', '/api/hosts')).body.filter((h) => h.status === 'online');
-      if (online.length === 1 && online[0].name === 'mute') break;
-      if (i > 100) throw new Error('closed workers were never declared offline');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const mute = await soleWorker({ host: 'mute', autoAccept: false });
     const created = await sys.api<{ runs: RunView[] }>('POST', '/api/experiments', tinyExperiment('unanswered'));
     const runId = created.body.runs[0].id;
     // The mute worker keeps heartbeating (it is alive) but never says accepted or rejected.
